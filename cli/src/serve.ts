@@ -1,0 +1,78 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createQueryApp } from '@agentrace/query-api';
+import {
+  createIngestService,
+  createReceiverApp,
+  DEFAULT_REDACTION_RULES,
+  IngestQueue,
+  Pricing,
+  ReceiverMetrics,
+} from '@agentrace/receiver';
+import { bootstrapDefaultTenant, type NewTenant, writeSteps } from '@agentrace/store';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { openDatabase } from './database.ts';
+
+export interface RunningServer {
+  ports: { otlpHttp: number; api: number };
+  /** The default tenant's keys when this start created them (printed once), else null. */
+  bootstrapped: NewTenant | null;
+  close(): Promise<void>;
+}
+
+function listen(app: { listen: (port: number, host: string) => Server }, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+
+/**
+ * `agentrace serve`: the database, the receiver and the query API in one process.
+ * @example const s = await startServer(config, logger); ...; await s.close();
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = await openDatabase(config, logger);
+  const bootstrapped = await bootstrapDefaultTenant(db.pool, { adminKey: config.adminKey, ingestKey: config.ingestKey });
+  const metrics = new ReceiverMetrics();
+  const queue = new IngestQueue(
+    (records) => writeSteps(db.pool, records),
+    { maxQueuedSpans: config.ingestQueueSpans, maxBatchSpans: config.ingestBatchSpans, writers: config.ingestWriters },
+    metrics,
+  );
+  const ingest = createIngestService({
+    pool: db.pool,
+    queue,
+    pricing: Pricing.load(config.pricingFile),
+    redaction: DEFAULT_REDACTION_RULES,
+    metrics,
+  });
+  const receiver = await listen(
+    createReceiverApp({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes }),
+    config.otlpHttpPort,
+    config.host,
+  );
+  const api = await listen(createQueryApp({ pool: db.pool, logger }), config.apiPort, config.host);
+  const ports = {
+    otlpHttp: (receiver.address() as AddressInfo).port,
+    api: (api.address() as AddressInfo).port,
+  };
+  logger.info({ host: config.host, ...ports }, 'agentrace listening');
+  return {
+    ports,
+    bootstrapped,
+    async close() {
+      await Promise.all([closeServer(receiver), closeServer(api)]);
+      await queue.drain();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
+import { pino } from 'pino';
+import { parseConfig } from '../config.ts';
+import { type RunningServer, startServer } from '../serve.ts';
+
+export interface TestServer {
+  db: TestDatabase;
+  server: RunningServer;
+  adminKey: string;
+  ingestKey: string;
+  tenantId: string;
+  projectId: string;
+  otlpUrl: string;
+  apiUrl: string;
+  /** GET (or another method) on the query API with the admin key; parses the JSON body. */
+  api<T = unknown>(path: string, init?: RequestInit & { key?: string }): Promise<{ status: number; body: T; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** The whole server (receiver and query API) on loopback port 0, on a fresh database. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const { config } = parseConfig([], {
+    DATABASE_URL: db.url,
+    AGENTRACE_OTLP_HTTP_PORT: '0',
+    AGENTRACE_API_PORT: '0',
+    AGENTRACE_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const server = await startServer(config, pino({ level: 'silent' }));
+  const keys = server.bootstrapped!;
+  const apiUrl = `http://127.0.0.1:${server.ports.api}`;
+  return {
+    db,
+    server,
+    adminKey: keys.adminKey.key,
+    ingestKey: keys.ingestKey.key,
+    tenantId: keys.tenantId,
+    projectId: keys.projectId,
+    otlpUrl: `http://127.0.0.1:${server.ports.otlpHttp}`,
+    apiUrl,
+    async api<T>(path: string, init: RequestInit & { key?: string } = {}) {
+      const res = await fetch(apiUrl + path, {
+        ...init,
+        headers: { authorization: `Bearer ${init.key ?? keys.adminKey.key}`, ...(init.headers ?? {}) },
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+    },
+    async close() {
+      await server.close();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Pool } from '@agentrace/store';
+import express from 'express';
+import type { Logger } from 'pino';
+import { requireUserKey } from './auth.ts';
+import { errorHandler, HttpError } from './http-error.ts';
+import { invocationsRouter } from './routes/invocations.ts';
+import { runsRouter } from './routes/runs.ts';
+
+export interface QueryAppDeps {
+  pool: Pool;
+  logger: Logger;
+}
+
+/**
+ * The query API (port 8080). Only builds the app.
+ * @example createQueryApp({ pool, logger }).listen(8080)
+ */
+export function createQueryApp(deps: QueryAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.pool.query('SELECT 1');
+      res.json({ status: 'ready' });
+    } catch {
+      throw new HttpError('unavailable', 'database unavailable');
+    }
+  });
+  app.use('/v1', requireUserKey(deps.pool));
+  app.use(runsRouter(deps.pool));
+  app.use(invocationsRouter(deps.pool));
+  app.use(() => {
+    throw new HttpError('not_found', 'no such endpoint');
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,16 @@
+import { InvocationListQuery } from '@agentrace/schemas';
+import { decodeTimeCursor, listInvocations, type Pool } from '@agentrace/store';
+import { Router } from 'express';
+import { principalOf } from '../auth.ts';
+import { parseCursor, parseQuery } from '../parse-request.ts';
+
+/** `GET /v1/invocations`. */
+export function invocationsRouter(pool: Pool): Router {
+  const router = Router();
+  router.get('/v1/invocations', async (req, res) => {
+    const query = parseQuery(InvocationListQuery, req.query as Record<string, unknown>);
+    const after = parseCursor(query.cursor, decodeTimeCursor);
+    res.json(await listInvocations(pool, principalOf(res).tenantId, query, after));
+  });
+  return router;
+}

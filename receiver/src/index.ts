@@ -1,0 +1,12 @@
+export { IngestQueue, type IngestQueueOptions, QueueFullError } from './ingest-queue.ts';
+export { createIngestService, type IngestResult, type IngestService } from './ingest-service.ts';
+export { ReceiverMetrics } from './metrics.ts';
+export { canonicalJson, sha256Tagged } from './normalize/canonical-json.ts';
+export { normalizeRequest } from './normalize/normalize-request.ts';
+export { normalizeSpan } from './normalize/normalize-span.ts';
+export { decodeJson } from './otlp/decode-json.ts';
+export { decodeProtobuf } from './otlp/decode-protobuf.ts';
+export { ExportTraceServiceRequestType } from './otlp/otlp-proto.ts';
+export { Pricing } from './pricing/pricing.ts';
+export { createReceiverApp, type ReceiverAppDeps } from './receiver-app.ts';
+export { DEFAULT_RULES as DEFAULT_REDACTION_RULES, type RedactorRules } from './redact/redactor.ts';

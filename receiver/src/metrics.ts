@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueObserver } from './ingest-queue.ts';
+
+/** The receiver's own Prometheus metrics (DESIGN §7). */
+export class ReceiverMetrics implements QueueObserver {
+  readonly registry: Registry;
+  readonly spansAccepted: Counter;
+  readonly spansDuplicate: Counter;
+  readonly spansRejected: Counter<'reason'>;
+  readonly requestsRefused: Counter<'reason'>;
+  private readonly queueDepth: Gauge;
+  private readonly batchSeconds: Histogram;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    this.spansAccepted = new Counter({
+      name: 'agentrace_spans_accepted_total',
+      help: 'Spans committed (new, not duplicates).',
+      registers: [registry],
+    });
+    this.spansDuplicate = new Counter({
+      name: 'agentrace_spans_duplicate_total',
+      help: 'Spans received again and ignored (idempotent re-delivery).',
+      registers: [registry],
+    });
+    this.spansRejected = new Counter({
+      name: 'agentrace_spans_rejected_total',
+      help: 'Spans dropped as individually invalid (reported in partialSuccess).',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.requestsRefused = new Counter({
+      name: 'agentrace_ingest_requests_refused_total',
+      help: 'Ingest requests refused whole, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.queueDepth = new Gauge({
+      name: 'agentrace_ingest_queue_spans',
+      help: 'Spans queued or being written.',
+      registers: [registry],
+    });
+    this.batchSeconds = new Histogram({
+      name: 'agentrace_ingest_batch_seconds',
+      help: 'Time to write and commit one ingest batch.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  }
+
+  batchWritten(_spans: number, seconds: number): void {
+    this.batchSeconds.observe(seconds);
+  }
+
+  depthChanged(spans: number): void {
+    this.queueDepth.set(spans);
+  }
+}

@@ -1,0 +1,67 @@
+import type { InvocationKind, StepType } from '@agentrace/schemas';
+import type { InvocationRecord } from '@agentrace/store';
+import type { Mapped } from './mapped.ts';
+
+const KIND_OF_TYPE: Partial<Record<StepType, InvocationKind>> = {
+  llm: 'model',
+  embedding: 'embedding',
+  tool: 'tool',
+  agent: 'agent',
+  retrieval: 'retrieval',
+};
+
+export interface InvocationInputs {
+  type: StepType;
+  name: string;
+  mapped: Partial<Mapped>;
+  failed: boolean;
+  errorType: string | null;
+  errorMessage: string | null;
+  durationMs: number | null;
+  costUsd: number | null;
+  costSource: 'reported' | 'estimated' | null;
+}
+
+/**
+ * The invocation a step makes, if it calls something: a model, a tool, an artifact (a tool call that
+ * names `agentrace.artifact.id`), an agent or a retriever. Other steps make none.
+ */
+export function invocationOf(x: InvocationInputs): InvocationRecord | null {
+  const m = x.mapped;
+  let kind = KIND_OF_TYPE[x.type];
+  if (!kind) return null;
+  if (kind === 'tool' && m.artifactId) kind = 'artifact';
+  const model = m.model ?? m.requestModel ?? null;
+  const target =
+    kind === 'model' || kind === 'embedding'
+      ? (model ?? 'unknown')
+      : kind === 'artifact'
+        ? m.artifactId!
+        : kind === 'tool'
+          ? (m.toolName ?? x.name)
+          : kind === 'agent'
+            ? (m.agentName ?? x.name)
+            : (m.dataSourceId ?? x.name);
+  return {
+    kind,
+    target,
+    method: m.method ?? null,
+    invoker: m.invoker ?? m.contextAgentName ?? null,
+    taskType: m.taskType ?? null,
+    provider: m.provider ?? null,
+    model,
+    toolName: kind === 'tool' || kind === 'artifact' ? (m.toolName ?? x.name) : null,
+    artifactId: m.artifactId ?? null,
+    success: !x.failed,
+    errorType: x.failed ? (x.errorType ?? 'error') : null,
+    errorMessage: x.failed ? x.errorMessage : null,
+    latencyMs: x.durationMs,
+    inputTokens: m.inputTokens ?? null,
+    outputTokens: m.outputTokens ?? null,
+    cachedInputTokens: m.cachedInputTokens ?? null,
+    cacheWriteTokens: m.cacheWriteTokens ?? null,
+    reasoningTokens: m.reasoningTokens ?? null,
+    costUsd: x.costUsd,
+    costSource: x.costSource,
+  };
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** The kinds of step an agent run is made of (DESIGN §3). */
+export const StepType = z.enum([
+  'agent',
+  'llm',
+  'tool',
+  'chain',
+  'retrieval',
+  'embedding',
+  'rerank',
+  'guardrail',
+  'evaluator',
+  'prompt',
+  'thought',
+  'policy',
+  'approval',
+  'artifact',
+  'error',
+  'other',
+]);
+export type StepType = z.infer<typeof StepType>;
+
+export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'canceled']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const StepStatus = z.enum(['ok', 'error', 'unset']);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+export const InvocationKind = z.enum(['model', 'tool', 'agent', 'artifact', 'embedding', 'retrieval']);
+export type InvocationKind = z.infer<typeof InvocationKind>;
+
+/** Step types whose token usage is a model call's own (and so may count towards run totals). */
+export const MODEL_STEP_TYPES: ReadonlySet<StepType> = new Set(['llm', 'embedding']);

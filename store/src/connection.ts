@@ -1,0 +1,17 @@
+import pg from 'pg';
+
+// int8 columns hold token counts and seqs, far below 2^53: numbers are what the API returns.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/**
+ * Opens a pool on `url`. Sessions run in UTC so timestamps render the same everywhere.
+ * @example const pool = createPool('postgres://u:p@127.0.0.1:5432/agentrace')
+ */
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, options: '-c TimeZone=UTC' });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export type { Pool, PoolClient } from 'pg';

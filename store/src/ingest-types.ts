@@ -1,0 +1,84 @@
+import type { InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
+
+/** What a step says about its run; merged into the run row at ingest (see run-merge.ts). */
+export interface RunHints {
+  /** The root span of the run (no parent): it sets the run's name, times and final status. */
+  isRoot: boolean;
+  name: string | null;
+  explicitStatus: RunStatus | null;
+  sessionId: string | null;
+  userId: string | null;
+  agentName: string | null;
+  parentRunId: string | null;
+  tags: Record<string, string>;
+}
+
+export interface InvocationRecord {
+  kind: InvocationKind;
+  target: string;
+  method: string | null;
+  invoker: string | null;
+  taskType: string | null;
+  provider: string | null;
+  model: string | null;
+  toolName: string | null;
+  artifactId: string | null;
+  success: boolean;
+  errorType: string | null;
+  errorMessage: string | null;
+  latencyMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
+  cacheWriteTokens: number | null;
+  reasoningTokens: number | null;
+  costUsd: number | null;
+  costSource: 'reported' | 'estimated' | null;
+}
+
+/** One normalized, redacted, priced step ready to be written; the ingest writer's input. */
+export interface StepRecord {
+  tenantId: string;
+  projectId: string;
+  runId: string;
+  traceId: Buffer | null;
+  spanId: Buffer | null;
+  parentSpanId: Buffer | null;
+  parentStepId: string | null;
+  /** RFC 3339 UTC with microseconds, e.g. `2026-01-02T03:04:05.123456Z`: sorts as text. */
+  ts: string;
+  endTs: string | null;
+  durationMs: number | null;
+  type: StepType;
+  name: string;
+  status: StepStatus;
+  errorType: string | null;
+  errorMessage: string | null;
+  errorStack: string | null;
+  model: string | null;
+  requestModel: string | null;
+  provider: string | null;
+  toolName: string | null;
+  agentName: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  decisionTokenId: string | null;
+  /** The stored payload as JSON text (canonical: its hash is `payloadHash`). */
+  payloadJson: string;
+  payloadHash: string;
+  redactionMeta: unknown;
+  schemaVersion: number;
+  /** Resource and scope as JSON text; shared by all spans of one resource, so serialized once. */
+  resourceJson: string | null;
+  scopeJson: string | null;
+  invocation: InvocationRecord | null;
+  run: RunHints;
+}
+
+/** What became of one StepRecord. */
+export interface StepOutcome {
+  stepId: string;
+  seq: number;
+  duplicate: boolean;
+}

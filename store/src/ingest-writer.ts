@@ -1,0 +1,348 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { StepOutcome, StepRecord } from './ingest-types.ts';
+import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
+import { TIMESTAMP_TEXT } from './sql-fragments.ts';
+
+// Deadlocks (40P01) and a unique race on a span claimed under another run's lock (23505) are retried whole.
+const RETRYABLE_SQLSTATES = new Set(['40P01', '23505', '40001']);
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Writes a batch of steps in one transaction: creates missing runs, locks the touched runs in a fixed
+ * order, drops spans already stored (idempotent re-delivery), assigns gap-free per-run `seq`, inserts
+ * steps and invocations, and folds the new steps into the runs' aggregates. Resolves once committed.
+ * @example const outcomes = await writeSteps(pool, records); // outcomes[i] belongs to records[i]
+ */
+export async function writeSteps(pool: Pool, records: readonly StepRecord[]): Promise<StepOutcome[]> {
+  if (records.length === 0) return [];
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const outcomes = await writeInTransaction(client, records);
+      await client.query('COMMIT');
+      return outcomes;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+const runKey = (tenantId: string, runId: string) => `${tenantId}/${runId}`;
+const spanKey = (tenantId: string, traceId: Buffer | null, spanId: Buffer | null) =>
+  spanId ? `${tenantId}/${traceId?.toString('hex')}/${spanId.toString('hex')}` : null;
+
+async function writeInTransaction(client: PoolClient, records: readonly StepRecord[]): Promise<StepOutcome[]> {
+  const firstOfRun = new Map<string, StepRecord>();
+  for (const r of records) {
+    const key = runKey(r.tenantId, r.runId);
+    if (!firstOfRun.has(key)) firstOfRun.set(key, r);
+  }
+  // A fixed lock order across writers is what keeps concurrent batches of shared runs deadlock-free.
+  const runs = [...firstOfRun.values()].sort((a, b) =>
+    a.tenantId === b.tenantId ? (a.runId < b.runId ? -1 : 1) : a.tenantId < b.tenantId ? -1 : 1,
+  );
+  await insertPlaceholderRuns(client, runs);
+  const states = await lockRuns(client, runs);
+  const stored = await findStoredSpans(client, records);
+
+  const outcomes: StepOutcome[] = new Array(records.length);
+  const fresh: { record: StepRecord; stepId: string; seq: number }[] = [];
+  const freshByRun = new Map<string, StepRecord[]>();
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const key = spanKey(record.tenantId, record.traceId, record.spanId);
+    const already = key ? stored.get(key) : undefined;
+    if (already) {
+      outcomes[i] = { ...already, duplicate: true };
+      continue;
+    }
+    const rk = runKey(record.tenantId, record.runId);
+    const state = states.get(rk)!;
+    const outcome = { stepId: randomUUID(), seq: state.nextSeq++, duplicate: false };
+    outcomes[i] = outcome;
+    // A span repeated inside one batch is stored once; later copies answer as duplicates of the first.
+    if (key) stored.set(key, { stepId: outcome.stepId, seq: outcome.seq });
+    fresh.push({ record, ...outcome });
+    const list = freshByRun.get(rk) ?? [];
+    list.push(record);
+    freshByRun.set(rk, list);
+  }
+  if (fresh.length === 0) return outcomes;
+
+  await insertSteps(client, fresh);
+  const withInvocation = fresh.filter((f) => f.record.invocation);
+  if (withInvocation.length > 0) await insertInvocations(client, withInvocation);
+  await updateRuns(client, runs, states, freshByRun);
+  const usageRuns = runs.filter((r) =>
+    freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
+  );
+  if (usageRuns.length > 0) await rollUpUsage(client, usageRuns);
+  return outcomes;
+}
+
+async function insertPlaceholderRuns(client: PoolClient, runs: StepRecord[]): Promise<void> {
+  await client.query(
+    `INSERT INTO run (tenant_id, id, project_id, name, status, started_at, trace_id)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[])
+     ORDER BY 1, 2
+     ON CONFLICT (tenant_id, id) DO NOTHING`,
+    [
+      runs.map((r) => r.tenantId),
+      runs.map((r) => r.runId),
+      runs.map((r) => r.projectId),
+      runs.map((r) => placeholderRun(r).name),
+      runs.map(() => 'running'),
+      runs.map((r) => r.ts),
+      runs.map((r) => r.traceId),
+    ],
+  );
+}
+
+interface RunRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  status: RunState['status'];
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  has_root: boolean;
+  session_id: string | null;
+  user_id: string | null;
+  agent_name: string | null;
+  parent_run_id: string | null;
+  tags: Record<string, string>;
+  step_count: number;
+  tool_count: number;
+  error_count: number;
+  next_seq: number;
+}
+
+async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<string, RunState>> {
+  const { rows } = await client.query<RunRow>(
+    `SELECT tenant_id, id, name, status, ${TIMESTAMP_TEXT('started_at')} AS started_at,
+            ${TIMESTAMP_TEXT('finished_at')} AS finished_at, duration_ms, has_root, session_id, user_id,
+            agent_name, parent_run_id, tags, step_count, tool_count, error_count, next_seq
+     FROM run WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+     ORDER BY tenant_id, id FOR UPDATE`,
+    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
+  );
+  const states = new Map<string, RunState>();
+  for (const row of rows) {
+    states.set(runKey(row.tenant_id, row.id), {
+      name: row.name,
+      status: row.status,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      durationMs: row.duration_ms,
+      hasRoot: row.has_root,
+      sessionId: row.session_id,
+      userId: row.user_id,
+      agentName: row.agent_name,
+      parentRunId: row.parent_run_id,
+      tags: row.tags,
+      stepCount: row.step_count,
+      toolCount: row.tool_count,
+      errorCount: row.error_count,
+      nextSeq: row.next_seq,
+    });
+  }
+  return states;
+}
+
+async function findStoredSpans(
+  client: PoolClient,
+  records: readonly StepRecord[],
+): Promise<Map<string, { stepId: string; seq: number }>> {
+  const withSpan = records.filter((r) => r.spanId);
+  const stored = new Map<string, { stepId: string; seq: number }>();
+  if (withSpan.length === 0) return stored;
+  const { rows } = await client.query<{ tenant_id: string; trace_id: Buffer; span_id: Buffer; id: string; seq: number }>(
+    `SELECT tenant_id, trace_id, span_id, id, seq FROM step
+     WHERE (tenant_id, trace_id, span_id) IN (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]))`,
+    [withSpan.map((r) => r.tenantId), withSpan.map((r) => r.traceId), withSpan.map((r) => r.spanId)],
+  );
+  for (const row of rows) stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id)!, { stepId: row.id, seq: row.seq });
+  return stored;
+}
+
+type Fresh = { record: StepRecord; stepId: string; seq: number };
+
+async function insertSteps(client: PoolClient, fresh: Fresh[]): Promise<void> {
+  const col = <T>(f: (x: Fresh) => T) => fresh.map(f);
+  await client.query(
+    `INSERT INTO step (tenant_id, id, run_id, seq, parent_step_id, trace_id, span_id, parent_span_id, ts, end_ts,
+       duration_ms, type, name, status, error_type, error_message, error_stack, model, request_model, provider,
+       tool_name, agent_name, input_tokens, output_tokens, cost_usd, decision_token_id, payload, payload_hash,
+       redaction_meta, schema_version, resource, scope)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[], $6::bytea[], $7::bytea[],
+       $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::text[], $13::text[], $14::text[],
+       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+       $23::bigint[], $24::bigint[], $25::float8[], $26::text[], $27::jsonb[], $28::text[], $29::jsonb[],
+       $30::int[], $31::jsonb[], $32::jsonb[])`,
+    [
+      col((f) => f.record.tenantId),
+      col((f) => f.stepId),
+      col((f) => f.record.runId),
+      col((f) => f.seq),
+      col((f) => f.record.parentStepId),
+      col((f) => f.record.traceId),
+      col((f) => f.record.spanId),
+      col((f) => f.record.parentSpanId),
+      col((f) => f.record.ts),
+      col((f) => f.record.endTs),
+      col((f) => f.record.durationMs),
+      col((f) => f.record.type),
+      col((f) => f.record.name),
+      col((f) => f.record.status),
+      col((f) => f.record.errorType),
+      col((f) => f.record.errorMessage),
+      col((f) => f.record.errorStack),
+      col((f) => f.record.model),
+      col((f) => f.record.requestModel),
+      col((f) => f.record.provider),
+      col((f) => f.record.toolName),
+      col((f) => f.record.agentName),
+      col((f) => f.record.inputTokens),
+      col((f) => f.record.outputTokens),
+      col((f) => f.record.costUsd),
+      col((f) => f.record.decisionTokenId),
+      col((f) => f.record.payloadJson),
+      col((f) => f.record.payloadHash),
+      col((f) => JSON.stringify(f.record.redactionMeta)),
+      col((f) => f.record.schemaVersion),
+      col((f) => f.record.resourceJson),
+      col((f) => f.record.scopeJson),
+    ],
+  );
+}
+
+async function insertInvocations(client: PoolClient, fresh: Fresh[]): Promise<void> {
+  const col = <T>(f: (x: Fresh & { inv: NonNullable<StepRecord['invocation']> }) => T) =>
+    fresh.map((x) => f({ ...x, inv: x.record.invocation! }));
+  await client.query(
+    `INSERT INTO invocation (tenant_id, id, project_id, run_id, step_id, trace_id, span_id, parent_span_id, kind,
+       target, method, invoker, task_type, provider, model, tool_name, artifact_id, success, error_type,
+       error_message, started_at, latency_ms, input_tokens, output_tokens, cached_input_tokens,
+       cache_write_tokens, reasoning_tokens, cost_usd, cost_source)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bytea[], $7::bytea[],
+       $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+       $16::text[], $17::text[], $18::bool[], $19::text[], $20::text[], $21::timestamptz[], $22::float8[],
+       $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::float8[], $29::text[])`,
+    [
+      col((f) => f.record.tenantId),
+      col(() => randomUUID()),
+      col((f) => f.record.projectId),
+      col((f) => f.record.runId),
+      col((f) => f.stepId),
+      col((f) => f.record.traceId),
+      col((f) => f.record.spanId),
+      col((f) => f.record.parentSpanId),
+      col((f) => f.inv.kind),
+      col((f) => f.inv.target),
+      col((f) => f.inv.method),
+      col((f) => f.inv.invoker),
+      col((f) => f.inv.taskType),
+      col((f) => f.inv.provider),
+      col((f) => f.inv.model),
+      col((f) => f.inv.toolName),
+      col((f) => f.inv.artifactId),
+      col((f) => f.inv.success),
+      col((f) => f.inv.errorType),
+      col((f) => f.inv.errorMessage),
+      col((f) => f.record.ts),
+      col((f) => f.inv.latencyMs),
+      col((f) => f.inv.inputTokens),
+      col((f) => f.inv.outputTokens),
+      col((f) => f.inv.cachedInputTokens),
+      col((f) => f.inv.cacheWriteTokens),
+      col((f) => f.inv.reasoningTokens),
+      col((f) => f.inv.costUsd),
+      col((f) => f.inv.costSource),
+    ],
+  );
+}
+
+async function updateRuns(
+  client: PoolClient,
+  runs: StepRecord[],
+  states: Map<string, RunState>,
+  freshByRun: Map<string, StepRecord[]>,
+): Promise<void> {
+  const touched = runs
+    .map((r) => {
+      const key = runKey(r.tenantId, r.runId);
+      const steps = freshByRun.get(key);
+      return steps ? { r, state: mergeRun(states.get(key)!, steps) } : null;
+    })
+    .filter((x) => x !== null);
+  const col = <T>(f: (x: (typeof touched)[number]) => T) => touched.map(f);
+  await client.query(
+    `UPDATE run r SET name = d.name, status = d.status, started_at = d.started_at, finished_at = d.finished_at,
+       duration_ms = d.duration_ms, has_root = d.has_root, session_id = d.session_id, user_id = d.user_id,
+       agent_name = d.agent_name, parent_run_id = d.parent_run_id, tags = d.tags, step_count = d.step_count,
+       tool_count = d.tool_count, error_count = d.error_count, next_seq = d.next_seq, updated_at = now()
+     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+       $7::float8[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::uuid[], $13::jsonb[], $14::int[],
+       $15::int[], $16::int[], $17::bigint[])
+       AS d(tenant_id, id, name, status, started_at, finished_at, duration_ms, has_root, session_id, user_id,
+            agent_name, parent_run_id, tags, step_count, tool_count, error_count, next_seq)
+     WHERE r.tenant_id = d.tenant_id AND r.id = d.id`,
+    [
+      col((x) => x.r.tenantId),
+      col((x) => x.r.runId),
+      col((x) => x.state.name),
+      col((x) => x.state.status),
+      col((x) => x.state.startedAt),
+      col((x) => x.state.finishedAt),
+      col((x) => x.state.durationMs),
+      col((x) => x.state.hasRoot),
+      col((x) => x.state.sessionId),
+      col((x) => x.state.userId),
+      col((x) => x.state.agentName),
+      col((x) => x.state.parentRunId),
+      col((x) => JSON.stringify(x.state.tags)),
+      col((x) => x.state.stepCount),
+      col((x) => x.state.toolCount),
+      col((x) => x.state.errorCount),
+      col((x) => x.state.nextSeq),
+    ],
+  );
+}
+
+/**
+ * Recomputes token and cost totals of runs from their model invocations. Only leaf calls count: a model
+ * call whose own child is a model call (one call instrumented twice, a router span) repeats its child's
+ * usage. Recomputing from the rows, rather than adding deltas, makes parents arriving after their
+ * children (or the reverse) come out the same.
+ */
+async function rollUpUsage(client: PoolClient, runs: StepRecord[]): Promise<void> {
+  await client.query(
+    `WITH calls AS (
+       SELECT i.tenant_id, i.run_id, i.model, i.input_tokens, i.output_tokens, i.cost_usd,
+              NOT EXISTS (SELECT 1 FROM invocation c
+                          WHERE c.tenant_id = i.tenant_id AND c.run_id = i.run_id AND c.trace_id = i.trace_id
+                            AND c.parent_span_id = i.span_id AND c.kind IN ('model', 'embedding')) AS leaf
+       FROM invocation i
+       WHERE (i.tenant_id, i.run_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+         AND i.kind IN ('model', 'embedding')
+     ), totals AS (
+       SELECT tenant_id, run_id,
+              coalesce(sum(input_tokens) FILTER (WHERE leaf), 0) AS input_tokens,
+              coalesce(sum(output_tokens) FILTER (WHERE leaf), 0) AS output_tokens,
+              sum(cost_usd) FILTER (WHERE leaf) AS cost_usd,
+              coalesce(array_agg(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL), '{}') AS model_names
+       FROM calls GROUP BY tenant_id, run_id
+     )
+     UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
+                      model_names = t.model_names
+     FROM totals t WHERE r.tenant_id = t.tenant_id AND r.id = t.run_id`,
+    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
+  );
+}

@@ -1,0 +1,96 @@
+import type { Run, Step, StepListQuery, TimelineStep } from '@agentrace/schemas';
+import type { Pool } from 'pg';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { STEP_COLUMNS, STEP_PARENT_JOIN, type StepRow, toStep } from './row-mappers.ts';
+import type { Page } from './run-queries.ts';
+import { getRun } from './run-queries.ts';
+import { Conditions } from './sql-builder.ts';
+
+/** Decodes a steps cursor (the last seq seen), or null when it is not one of ours. */
+export function decodeSeqCursor(cursor: string): number | null {
+  const value = decodeCursor(cursor);
+  return value && Number.isInteger(value.seq) ? (value.seq as number) : null;
+}
+
+/**
+ * A run's steps in seq order after `afterSeq`, optionally of one type.
+ * @example await listSteps(pool, tenantId, runId, StepListQuery.parse({ type: 'tool' }), 0)
+ */
+export async function listSteps(
+  pool: Pool,
+  tenantId: string,
+  runId: string,
+  query: StepListQuery,
+  afterSeq: number,
+): Promise<Page<Step>> {
+  const where = new Conditions().add('s.tenant_id = $', tenantId).add('s.run_id = $', runId).add('s.seq > $', afterSeq);
+  where.addIf(query.type, 's.type = $');
+  const limit = where.bind(query.limit + 1);
+  const { rows } = await pool.query<StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE ${where.toSql()} ORDER BY s.seq LIMIT ${limit}`,
+    where.params,
+  );
+  const more = rows.length > query.limit;
+  const page = more ? rows.slice(0, query.limit) : rows;
+  return {
+    data: page.map(toStep),
+    next_cursor: more ? encodeCursor({ seq: page[page.length - 1]!.seq }) : null,
+  };
+}
+
+/**
+ * The run and its steps as a tree in time order (seq breaks ties), each with its depth, its start offset
+ * from the run's start and its children. A step whose parent never arrived is a top-level step.
+ */
+export async function getTimeline(
+  pool: Pool,
+  tenantId: string,
+  runId: string,
+): Promise<{ run: Run; steps: TimelineStep[] } | null> {
+  const run = await getRun(pool, tenantId, runId);
+  if (!run) return null;
+  const { rows } = await pool.query<StepRow & { parent_span_hex: string | null }>(
+    `SELECT ${STEP_COLUMNS}, encode(s.parent_span_id, 'hex') AS parent_span_hex
+     FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`,
+    [tenantId, runId],
+  );
+  const runStart = microsOf(run.started_at);
+  const steps = rows.map(toStep);
+  const byId = new Map<string, TimelineStep>();
+  const timeline: TimelineStep[] = steps.map((step, i) => {
+    const node: TimelineStep = {
+      ...step,
+      depth: 0,
+      offset_ms: (microsOf(rows[i]!.ts) - runStart) / 1000,
+      children: [],
+    };
+    byId.set(step.step_id, node);
+    return node;
+  });
+  for (const node of timeline) {
+    const parent = node.parent_step_id ? byId.get(node.parent_step_id) : undefined;
+    if (parent) parent.children.push(node.step_id);
+  }
+  for (const node of timeline) node.depth = depthOf(node, byId);
+  // Time order; a parent and child that start in the same microsecond (common with millisecond clocks)
+  // keep the parent first, and seq breaks the remaining ties.
+  timeline.sort((a, b) => a.offset_ms - b.offset_ms || a.depth - b.depth || a.seq - b.seq);
+  return { run, steps: timeline };
+}
+
+function depthOf(node: TimelineStep, byId: Map<string, TimelineStep>): number {
+  let depth = 0;
+  const seen = new Set<string>();
+  for (let p = node.parent_step_id; p && byId.has(p) && !seen.has(p); p = byId.get(p)!.parent_step_id) {
+    seen.add(p);
+    depth++;
+  }
+  return depth;
+}
+
+/** Microseconds since the epoch of an RFC 3339 text with up to microsecond precision. */
+function microsOf(text: string): number {
+  const match = /\.(\d+)Z$/.exec(text);
+  const fraction = match ? Number(match[1]!.padEnd(6, '0').slice(0, 6)) : 0;
+  return Math.floor(Date.parse(text) / 1000) * 1_000_000 + fraction;
+}
