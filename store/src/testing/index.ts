@@ -1,1 +1,2 @@
 export { createTestDatabase, type TestDatabase } from './test-database.ts';
+export { type StepRecordSpec, stepRecord } from './step-records.ts';

@@ -1,0 +1,109 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSteps } from './ingest-writer.ts';
+import { getRun } from './run-queries.ts';
+import { createTenant } from './tenancy.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { stepRecord } from './testing/step-records.ts';
+
+let db: TestDatabase;
+let ids: { tenantId: string; projectId: string };
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const t = await createTenant(db.pool, 'writer-tests');
+  ids = { tenantId: t.tenantId, projectId: t.projectId };
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const newRun = () => ({ ...ids, runId: randomUUID() });
+const seqsOf = async (runId: string) =>
+  (await db.pool.query<{ seq: number }>('SELECT seq FROM step WHERE run_id = $1 ORDER BY seq', [runId])).rows.map((r) => r.seq);
+
+describe('writeSteps', () => {
+  it('stores a re-delivered span once and answers with the first delivery\'s step id and seq', async () => {
+    const run = newRun();
+    const records = [stepRecord({ ...run, type: 'tool' }), stepRecord({ ...run, type: 'tool', status: 'error' })];
+    const first = await writeSteps(db.pool, records);
+    const before = await getRun(db.pool, ids.tenantId, run.runId);
+    const second = await writeSteps(db.pool, records);
+    expect(first.map((o) => o.duplicate)).toEqual([false, false]);
+    expect(second).toEqual(first.map((o) => ({ ...o, duplicate: true })));
+    expect(await getRun(db.pool, ids.tenantId, run.runId)).toEqual(before);
+    expect(before).toMatchObject({ step_count: 2, tool_count: 2, error_count: 1 });
+    expect(await seqsOf(run.runId)).toEqual([1, 2]);
+  });
+
+  it('stores a span repeated inside one batch once', async () => {
+    const run = newRun();
+    const record = stepRecord(run);
+    const outcomes = await writeSteps(db.pool, [record, { ...record }]);
+    expect(outcomes[1]).toEqual({ ...outcomes[0], duplicate: true });
+    expect(await seqsOf(run.runId)).toEqual([1]);
+  });
+
+  it('keeps seq unique and gap-free when many connections write one run at once, with overlaps', async () => {
+    const run = newRun();
+    const other = newRun();
+    const traceId = randomBytes(16);
+    const batches = Array.from({ length: 12 }, () =>
+      Array.from({ length: 40 }, (_, i) => stepRecord({ ...(i % 2 ? run : other), traceId })),
+    );
+    // Every batch is sent twice, concurrently, in different orders of runs.
+    const results = await Promise.all([...batches, ...batches.map((b) => [...b].reverse())].map((b) => writeSteps(db.pool, b)));
+    const accepted = results.flat().filter((o) => !o.duplicate);
+    expect(accepted).toHaveLength(12 * 40);
+    expect(await seqsOf(run.runId)).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
+    expect(await seqsOf(other.runId)).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
+    expect((await getRun(db.pool, ids.tenantId, run.runId))?.step_count).toBe(240);
+  });
+
+  it.each(['parent first', 'child first'])(
+    'counts only the leaf of a model call instrumented twice (%s)',
+    async (order) => {
+      const run = newRun();
+      const traceId = randomBytes(16);
+      const model = (spanId: Buffer, parentSpanId: Buffer | null, tokens: number, cost: number) =>
+        stepRecord({
+          ...run,
+          traceId,
+          spanId,
+          parentSpanId,
+          type: 'llm',
+          model: 'gpt-4o',
+          invocation: { kind: 'model', target: 'gpt-4o', model: 'gpt-4o', inputTokens: tokens, outputTokens: tokens / 10, costUsd: cost },
+        });
+      const parentSpan = randomBytes(8);
+      const parent = model(parentSpan, null, 1000, 0.5);
+      const child = model(randomBytes(8), parentSpan, 1000, 0.5);
+      const sibling = model(randomBytes(8), parentSpan, 200, 0.25);
+      for (const batch of order === 'parent first' ? [[parent], [child], [sibling]] : [[child], [sibling], [parent]]) {
+        await writeSteps(db.pool, batch);
+      }
+      expect(await getRun(db.pool, ids.tenantId, run.runId)).toMatchObject({
+        input_tokens: 1200,
+        output_tokens: 120,
+        cost_usd: 0.75,
+        model_names: ['gpt-4o'],
+      });
+    },
+  );
+
+  it('leaves cost null, not zero, when no model call of the run is priced', async () => {
+    const run = newRun();
+    await writeSteps(db.pool, [
+      stepRecord({ ...run, type: 'llm', invocation: { kind: 'model', target: 'mystery-model', model: 'mystery-model', inputTokens: 10, outputTokens: 5, costUsd: null } }),
+    ]);
+    expect(await getRun(db.pool, ids.tenantId, run.runId)).toMatchObject({ input_tokens: 10, cost_usd: null });
+  });
+
+  it('keeps tenants apart even when they name the same explicit run id', async () => {
+    const other = await createTenant(db.pool, 'other');
+    const runId = randomUUID();
+    await writeSteps(db.pool, [stepRecord({ ...ids, runId, run: { isRoot: true, name: 'mine' } })]);
+    await writeSteps(db.pool, [stepRecord({ tenantId: other.tenantId, projectId: other.projectId, runId, run: { isRoot: true, name: 'theirs' } })]);
+    expect((await getRun(db.pool, ids.tenantId, runId))?.name).toBe('mine');
+    expect((await getRun(db.pool, other.tenantId, runId))?.name).toBe('theirs');
+  });
+});
