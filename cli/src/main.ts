@@ -10,7 +10,7 @@ const USAGE = `agentrace: observability for AI agents, on OpenTelemetry and Post
 Usage: agentrace <command> [flags]
 
 Commands:
-  serve                   run the receiver (OTLP/HTTP) and the query API on one database
+  serve                   run the receivers (OTLP/HTTP and gRPC) and the query API on one database
   migrate                 apply database migrations and exit
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
 
@@ -76,9 +76,14 @@ function printKeys(t: { tenantId: string; projectId: string; adminKey: { key: st
   );
 }
 
-function printEndpoints(host: string, ports: { otlpHttp: number; api: number }) {
+function printEndpoints(host: string, ports: { otlpHttp: number; otlpGrpc: number; api: number }) {
   process.stdout.write(
-    `OTLP/HTTP receiver: http://${host}:${ports.otlpHttp}/v1/traces\nQuery API:          http://${host}:${ports.api}/v1/runs\n`,
+    [
+      `OTLP/HTTP receiver: http://${host}:${ports.otlpHttp}/v1/traces`,
+      `OTLP/gRPC receiver: ${host}:${ports.otlpGrpc}`,
+      `Query API:          http://${host}:${ports.api}/v1/runs`,
+      '',
+    ].join('\n'),
   );
 }
 

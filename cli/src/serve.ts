@@ -2,10 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createQueryApp } from '@agentrace/query-api';
 import {
+  closeGrpc,
   createIngestService,
+  createOtlpGrpcServer,
   createReceiverApp,
   DEFAULT_REDACTION_RULES,
   IngestQueue,
+  listenGrpc,
   Pricing,
   ReceiverMetrics,
 } from '@agentrace/receiver';
@@ -15,7 +18,7 @@ import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 
 export interface RunningServer {
-  ports: { otlpHttp: number; api: number };
+  ports: { otlpHttp: number; otlpGrpc: number; api: number };
   /** The default tenant's keys when this start created them (printed once), else null. */
   bootstrapped: NewTenant | null;
   close(): Promise<void>;
@@ -60,9 +63,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     config.otlpHttpPort,
     config.host,
   );
+  const grpcServer = createOtlpGrpcServer({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
+  const otlpGrpc = await listenGrpc(grpcServer, config.host, config.otlpGrpcPort);
   const api = await listen(createQueryApp({ pool: db.pool, logger }), config.apiPort, config.host);
   const ports = {
     otlpHttp: (receiver.address() as AddressInfo).port,
+    otlpGrpc,
     api: (api.address() as AddressInfo).port,
   };
   logger.info({ host: config.host, ...ports }, 'agentrace listening');
@@ -70,7 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     ports,
     bootstrapped,
     async close() {
-      await Promise.all([closeServer(receiver), closeServer(api)]);
+      await Promise.all([closeServer(receiver), closeServer(api), closeGrpc(grpcServer)]);
       await queue.drain();
       await db.close();
     },

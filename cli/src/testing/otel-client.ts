@@ -1,4 +1,7 @@
 import { context, type Span, trace } from '@opentelemetry/api';
+import { Metadata } from '@grpc/grpc-js';
+import type { ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -16,9 +19,21 @@ export function otlpExporter(protocol: 'proto' | 'json', otlpUrl: string, key: s
   return protocol === 'proto' ? new OtlpProtoExporter(options) : new OtlpHttpJsonExporter(options);
 }
 
+/** The real OTLP/gRPC exporter pointed at `host:port` with a key, gzip-compressed when asked. */
+export function otlpGrpcExporter(address: string, key: string, compression: 'gzip' | 'none' = 'none'): SpanExporter {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${key}`);
+  return new OtlpGrpcExporter({ url: `http://${address}`, metadata, compression: compression as never });
+}
+
+/** Exports `spans` through `exporter` and resolves with the export's result. */
+export function exportResult(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(spans, resolve));
+}
+
 /** Exports `spans` through `exporter` and resolves with the export's result code (0 = success). */
-export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<number> {
-  return new Promise((resolve) => exporter.export(spans, (result) => resolve(result.code)));
+export async function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<number> {
+  return (await exportResult(exporter, spans)).code;
 }
 
 /** A tracer whose finished spans are kept in memory, to be exported by hand as a test needs. */

@@ -11,6 +11,8 @@ export interface TestServer {
   tenantId: string;
   projectId: string;
   otlpUrl: string;
+  /** host:port of the OTLP/gRPC receiver. */
+  otlpGrpcAddress: string;
   apiUrl: string;
   /** GET (or another method) on the query API with the admin key; parses the JSON body. */
   api<T = unknown>(path: string, init?: RequestInit & { key?: string }): Promise<{ status: number; body: T; headers: Headers }>;
@@ -24,6 +26,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATABASE_URL: db.url,
     AGENTRACE_OTLP_HTTP_PORT: '0',
     AGENTRACE_API_PORT: '0',
+    AGENTRACE_OTLP_GRPC_PORT: '0',
     AGENTRACE_LOG_LEVEL: 'silent',
     ...env,
   });
@@ -38,6 +41,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     tenantId: keys.tenantId,
     projectId: keys.projectId,
     otlpUrl: `http://127.0.0.1:${server.ports.otlpHttp}`,
+    otlpGrpcAddress: `127.0.0.1:${server.ports.otlpGrpc}`,
     apiUrl,
     async api<T>(path: string, init: RequestInit & { key?: string } = {}) {
       const res = await fetch(apiUrl + path, {
