@@ -1,6 +1,6 @@
+import { HttpError } from '@agentrace/schemas';
 import { authenticateBearer, type Pool, type Principal } from '@agentrace/store';
 import type { NextFunction, Request, Response } from 'express';
-import { HttpError } from './http-error.ts';
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 

@@ -1,2 +1,2 @@
-export { HttpError } from './http-error.ts';
+export { HttpError } from '@agentrace/schemas';
 export { createQueryApp, type QueryAppDeps } from './query-app.ts';

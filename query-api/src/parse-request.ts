@@ -1,6 +1,5 @@
-import { UuidParam } from '@agentrace/schemas';
+import { HttpError } from '@agentrace/schemas';
 import type { z } from 'zod';
-import { HttpError } from './http-error.ts';
 
 type RawQuery = Record<string, unknown>;
 
@@ -37,13 +36,6 @@ export function splitTagFilters(raw: RawQuery): { rest: RawQuery; tags: Record<s
     else rest[key] = value;
   }
   return { rest, tags };
-}
-
-/** A path id that must be a UUID: malformed is 400, so that 404 always means "no such object". */
-export function parseId(value: string | undefined, name: string): string {
-  const parsed = UuidParam.safeParse(value);
-  if (!parsed.success) throw new HttpError('invalid_argument', `${name} must be a UUID`, { [name]: 'must be a UUID' });
-  return parsed.data.toLowerCase();
 }
 
 /** Decodes an opaque cursor with `decode`, or a 400 that names the cursor. */

@@ -1,8 +1,8 @@
+import { errorHandler, HttpError } from '@agentrace/schemas';
 import type { Pool } from '@agentrace/store';
 import express from 'express';
 import type { Logger } from 'pino';
 import { requireUserKey } from './auth.ts';
-import { errorHandler, HttpError } from './http-error.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 

@@ -1,6 +1,8 @@
-import type { Pool, Principal } from '@agentrace/store';
+import type { NativeStep } from '@agentrace/schemas';
+import type { Pool, Principal, StepOutcome } from '@agentrace/store';
 import type { IngestQueue } from './ingest-queue.ts';
 import type { ReceiverMetrics } from './metrics.ts';
+import { type NativeRunRef, normalizeNativeStep } from './normalize/normalize-native-step.ts';
 import { normalizeRequest } from './normalize/normalize-request.ts';
 import type { DecodedRequest } from './otlp/decoded.ts';
 import type { Pricing } from './pricing/pricing.ts';
@@ -24,16 +26,19 @@ export interface IngestServiceDeps {
 export type IngestPrincipal = Extract<Principal, { kind: 'ingest' }>;
 
 /**
- * The OTLP ingest path shared by every transport: normalize, queue, wait for the commit. Throws
- * QueueFullError when the receiver is overloaded.
+ * The ingest path shared by every transport (OTLP over HTTP and gRPC, native REST steps): normalize,
+ * queue, wait for the commit. Throws QueueFullError when the receiver is overloaded.
  */
 export function createIngestService(deps: IngestServiceDeps) {
+  const contextOf = (principal: IngestPrincipal) => ({
+    tenantId: principal.tenantId,
+    projectId: principal.projectId,
+    pricing: deps.pricing,
+    redaction: deps.redaction,
+  });
   return {
     async ingest(principal: IngestPrincipal, request: DecodedRequest): Promise<IngestResult> {
-      const normalized = normalizeRequest(
-        { tenantId: principal.tenantId, projectId: principal.projectId, pricing: deps.pricing, redaction: deps.redaction },
-        request,
-      );
+      const normalized = normalizeRequest(contextOf(principal), request);
       if (normalized.rejected > 0) deps.metrics.spansRejected.inc({ reason: 'invalid_span' }, normalized.rejected);
       const outcomes = await deps.queue.submit(normalized.records);
       const duplicates = outcomes.filter((o) => o.duplicate).length;
@@ -45,6 +50,16 @@ export function createIngestService(deps: IngestServiceDeps) {
         rejected: normalized.rejected,
         errorMessage: normalized.reasons.join('; '),
       };
+    },
+
+    /** Native REST steps of one run (already validated), written in order; outcomes in the same order. */
+    async ingestNativeSteps(principal: IngestPrincipal, run: NativeRunRef, steps: NativeStep[]): Promise<StepOutcome[]> {
+      const ctx = contextOf(principal);
+      const outcomes = await deps.queue.submit(steps.map((step) => normalizeNativeStep(ctx, run, step)));
+      const duplicates = outcomes.filter((o) => o.duplicate).length;
+      deps.metrics.nativeSteps.inc({ outcome: 'accepted' }, outcomes.length - duplicates);
+      deps.metrics.nativeSteps.inc({ outcome: 'duplicate' }, duplicates);
+      return outcomes;
     },
   };
 }

@@ -7,6 +7,7 @@ export class ReceiverMetrics implements QueueObserver {
   readonly spansAccepted: Counter;
   readonly spansDuplicate: Counter;
   readonly spansRejected: Counter<'reason'>;
+  readonly nativeSteps: Counter<'outcome'>;
   readonly requestsRefused: Counter<'reason'>;
   private readonly queueDepth: Gauge;
   private readonly batchSeconds: Histogram;
@@ -27,6 +28,12 @@ export class ReceiverMetrics implements QueueObserver {
       name: 'agentrace_spans_rejected_total',
       help: 'Spans dropped as individually invalid (reported in partialSuccess).',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.nativeSteps = new Counter({
+      name: 'agentrace_native_steps_total',
+      help: 'Native REST steps committed, by outcome (accepted, or duplicate of a step_id already stored).',
+      labelNames: ['outcome'],
       registers: [registry],
     });
     this.requestsRefused = new Counter({

@@ -1,9 +1,11 @@
+import { errorHandler, HttpError } from '@agentrace/schemas';
 import type { Pool } from '@agentrace/store';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import type { Logger } from 'pino';
 import { otlpHttpRouter } from './http/otlp-http.ts';
 import type { IngestService } from './ingest-service.ts';
 import type { ReceiverMetrics } from './metrics.ts';
+import { nativeRestRouter } from './rest/native-rest-router.ts';
 
 export interface ReceiverAppDeps {
   pool: Pool;
@@ -14,13 +16,14 @@ export interface ReceiverAppDeps {
 }
 
 /**
- * The receiver's HTTP app (port 4318): OTLP/HTTP ingest, health and metrics. Only builds it.
+ * The receiver's HTTP app (port 4318): OTLP/HTTP and native REST ingest, health and metrics. Only builds it.
  * @example createReceiverApp(deps).listen(4318)
  */
 export function createReceiverApp(deps: ReceiverAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(otlpHttpRouter(deps));
+  app.use(nativeRestRouter(deps));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -35,12 +38,9 @@ export function createReceiverApp(deps: ReceiverAppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint', retryable: false } });
+  app.use(() => {
+    throw new HttpError('not_found', 'no such endpoint');
   });
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-    deps.logger.error({ err }, 'receiver request failed');
-    res.status(500).json({ error: { code: 'internal', message: 'internal error', retryable: true } });
-  });
+  app.use(errorHandler(deps.logger));
   return app;
 }

@@ -7,11 +7,14 @@ export {
   StepType,
 } from './domain.ts';
 export { ErrorCode, ErrorEnvelope, HTTP_STATUS_OF } from './errors.ts';
+export { errorHandler, HttpError, notFound, parseBody, parseId } from './http-error.ts';
+export { AssignedSteps, CreateRunBody, FinishRunBody, NativeStep, parseStepBatch } from './native-ingest.ts';
 export {
   InvocationFilters,
   InvocationListQuery,
   RunListQuery,
   StepListQuery,
+  TraceIdHex,
   UuidParam,
 } from './query.ts';
 export {

@@ -5,7 +5,8 @@ const Limit = z.coerce.number().int().min(1).max(1000).default(100);
 const Cursor = z.string().min(1).optional();
 const Timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const Bool = z.enum(['true', 'false']).transform((s) => s === 'true');
-const TraceIdHex = z
+/** An OTel trace id as 32 hex characters, lowercased. */
+export const TraceIdHex = z
   .string()
   .regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hex characters')
   .transform((s) => s.toLowerCase());

@@ -41,6 +41,11 @@ export interface StepRecord {
   tenantId: string;
   projectId: string;
   runId: string;
+  /**
+   * A client-chosen step id (native REST `step_id`): stored as the step's id and deduplicated on under the
+   * run lock, so a retried batch is stored once. Spans have none (they are deduplicated on their span id).
+   */
+  stepId?: string;
   traceId: Buffer | null;
   spanId: Buffer | null;
   parentSpanId: Buffer | null;
@@ -79,6 +84,8 @@ export interface StepRecord {
 /** What became of one StepRecord. */
 export interface StepOutcome {
   stepId: string;
+  /** The run the step is stored in: for a duplicate, the run of the first delivery. */
+  runId: string;
   seq: number;
   duplicate: boolean;
 }

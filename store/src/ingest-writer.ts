@@ -10,7 +10,7 @@ const MAX_ATTEMPTS = 4;
 
 /**
  * Writes a batch of steps in one transaction: creates missing runs, locks the touched runs in a fixed
- * order, drops spans already stored (idempotent re-delivery), assigns gap-free per-run `seq`, inserts
+ * order, drops steps already stored (a span id or a client step id seen before: idempotent re-delivery), assigns gap-free per-run `seq`, inserts
  * steps and invocations, and folds the new steps into the runs' aggregates. Resolves once committed.
  * @example const outcomes = await writeSteps(pool, records); // outcomes[i] belongs to records[i]
  */
@@ -34,8 +34,14 @@ export async function writeSteps(pool: Pool, records: readonly StepRecord[]): Pr
 }
 
 const runKey = (tenantId: string, runId: string) => `${tenantId}/${runId}`;
-const spanKey = (tenantId: string, traceId: Buffer | null, spanId: Buffer | null) =>
-  spanId ? `${tenantId}/${traceId?.toString('hex')}/${spanId.toString('hex')}` : null;
+const spanKey = (tenantId: string, traceId: Buffer | null, spanId: Buffer) =>
+  `${tenantId}/span/${traceId?.toString('hex')}/${spanId.toString('hex')}`;
+const stepIdKey = (tenantId: string, stepId: string) => `${tenantId}/step/${stepId}`;
+/** What identifies a re-delivery of `record`: its span, else its client step id; null when nothing does. */
+const dedupeKey = (r: StepRecord) =>
+  r.spanId ? spanKey(r.tenantId, r.traceId, r.spanId) : r.stepId ? stepIdKey(r.tenantId, r.stepId) : null;
+
+type StoredStep = { stepId: string; runId: string; seq: number };
 
 async function writeInTransaction(client: PoolClient, records: readonly StepRecord[]): Promise<StepOutcome[]> {
   const firstOfRun = new Map<string, StepRecord>();
@@ -49,14 +55,14 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   );
   await insertPlaceholderRuns(client, runs);
   const states = await lockRuns(client, runs);
-  const stored = await findStoredSpans(client, records);
+  const stored = await findStoredSteps(client, records);
 
   const outcomes: StepOutcome[] = new Array(records.length);
   const fresh: { record: StepRecord; stepId: string; seq: number }[] = [];
   const freshByRun = new Map<string, StepRecord[]>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    const key = spanKey(record.tenantId, record.traceId, record.spanId);
+    const key = dedupeKey(record);
     const already = key ? stored.get(key) : undefined;
     if (already) {
       outcomes[i] = { ...already, duplicate: true };
@@ -64,10 +70,10 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     }
     const rk = runKey(record.tenantId, record.runId);
     const state = states.get(rk)!;
-    const outcome = { stepId: randomUUID(), seq: state.nextSeq++, duplicate: false };
+    const outcome = { stepId: record.stepId ?? randomUUID(), runId: record.runId, seq: state.nextSeq++, duplicate: false };
     outcomes[i] = outcome;
-    // A span repeated inside one batch is stored once; later copies answer as duplicates of the first.
-    if (key) stored.set(key, { stepId: outcome.stepId, seq: outcome.seq });
+    // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
+    if (key) stored.set(key, outcome);
     fresh.push({ record, ...outcome });
     const list = freshByRun.get(rk) ?? [];
     list.push(record);
@@ -113,6 +119,7 @@ interface RunRow {
   finished_at: string | null;
   duration_ms: number | null;
   has_root: boolean;
+  declared: boolean;
   session_id: string | null;
   user_id: string | null;
   agent_name: string | null;
@@ -127,7 +134,7 @@ interface RunRow {
 async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<string, RunState>> {
   const { rows } = await client.query<RunRow>(
     `SELECT tenant_id, id, name, status, ${TIMESTAMP_TEXT('started_at')} AS started_at,
-            ${TIMESTAMP_TEXT('finished_at')} AS finished_at, duration_ms, has_root, session_id, user_id,
+            ${TIMESTAMP_TEXT('finished_at')} AS finished_at, duration_ms, has_root, declared, session_id, user_id,
             agent_name, parent_run_id, tags, step_count, tool_count, error_count, next_seq
      FROM run WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
      ORDER BY tenant_id, id FOR UPDATE`,
@@ -142,6 +149,7 @@ async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<str
       finishedAt: row.finished_at,
       durationMs: row.duration_ms,
       hasRoot: row.has_root,
+      declared: row.declared,
       sessionId: row.session_id,
       userId: row.user_id,
       agentName: row.agent_name,
@@ -156,19 +164,30 @@ async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<str
   return states;
 }
 
-async function findStoredSpans(
-  client: PoolClient,
-  records: readonly StepRecord[],
-): Promise<Map<string, { stepId: string; seq: number }>> {
+/** The steps of `records` already stored, by dedupeKey. */
+async function findStoredSteps(client: PoolClient, records: readonly StepRecord[]): Promise<Map<string, StoredStep>> {
+  const stored = new Map<string, StoredStep>();
   const withSpan = records.filter((r) => r.spanId);
-  const stored = new Map<string, { stepId: string; seq: number }>();
-  if (withSpan.length === 0) return stored;
-  const { rows } = await client.query<{ tenant_id: string; trace_id: Buffer; span_id: Buffer; id: string; seq: number }>(
-    `SELECT tenant_id, trace_id, span_id, id, seq FROM step
-     WHERE (tenant_id, trace_id, span_id) IN (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]))`,
-    [withSpan.map((r) => r.tenantId), withSpan.map((r) => r.traceId), withSpan.map((r) => r.spanId)],
-  );
-  for (const row of rows) stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id)!, { stepId: row.id, seq: row.seq });
+  if (withSpan.length > 0) {
+    const { rows } = await client.query<{ tenant_id: string; trace_id: Buffer; span_id: Buffer; id: string; run_id: string; seq: number }>(
+      `SELECT tenant_id, trace_id, span_id, id, run_id, seq FROM step
+       WHERE (tenant_id, trace_id, span_id) IN (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]))`,
+      [withSpan.map((r) => r.tenantId), withSpan.map((r) => r.traceId), withSpan.map((r) => r.spanId)],
+    );
+    for (const row of rows) {
+      stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id), { stepId: row.id, runId: row.run_id, seq: row.seq });
+    }
+  }
+  // Client step ids are unique per tenant (the step's primary key), whichever run holds them.
+  const withStepId = records.filter((r) => !r.spanId && r.stepId);
+  if (withStepId.length > 0) {
+    const { rows } = await client.query<{ tenant_id: string; id: string; run_id: string; seq: number }>(
+      `SELECT tenant_id, id, run_id, seq FROM step
+       WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+      [withStepId.map((r) => r.tenantId), withStepId.map((r) => r.stepId)],
+    );
+    for (const row of rows) stored.set(stepIdKey(row.tenant_id, row.id), { stepId: row.id, runId: row.run_id, seq: row.seq });
+  }
   return stored;
 }
 

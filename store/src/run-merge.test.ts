@@ -55,4 +55,10 @@ describe('mergeRun', () => {
     const agent = stepRecord({ ...ids, type: 'agent', run: { agentName: 'researcher' } });
     expect(mergeRun(placeholderRun(llm), [llm, agent]).agentName).toBe('researcher');
   });
+
+  it('leaves a run declared over REST running, under its declared name, when a root span arrives', () => {
+    const root = stepRecord({ ...ids, name: 'root span', status: 'error', run: { isRoot: true, name: 'from span' } });
+    const declared = { ...placeholderRun(root), name: 'declared', declared: true };
+    expect(mergeRun(declared, [root])).toMatchObject({ status: 'running', name: 'declared', hasRoot: false, stepCount: 1, errorCount: 1 });
+  });
 });

@@ -9,6 +9,8 @@ export interface RunState {
   finishedAt: string | null;
   durationMs: number | null;
   hasRoot: boolean;
+  /** Declared over native REST: its name, start and end come from the REST calls, not a root span. */
+  declared: boolean;
   sessionId: string | null;
   userId: string | null;
   agentName: string | null;
@@ -35,7 +37,7 @@ export function mergeRun(run: RunState, steps: readonly StepRecord[]): RunState 
     next.userId ??= hints.userId;
     next.parentRunId ??= hints.parentRunId;
     Object.assign(next.tags, hints.tags);
-    if (hints.isRoot && !next.hasRoot) {
+    if (hints.isRoot && !next.hasRoot && !next.declared) {
       next.hasRoot = true;
       next.name = hints.name ?? step.name;
       next.startedAt = step.ts;
@@ -60,6 +62,7 @@ export function placeholderRun(step: StepRecord): RunState {
     finishedAt: null,
     durationMs: null,
     hasRoot: false,
+    declared: false,
     sessionId: null,
     userId: null,
     agentName: null,

@@ -1,4 +1,4 @@
-import { RunListQuery, StepListQuery } from '@agentrace/schemas';
+import { notFound, parseId, RunListQuery, StepListQuery } from '@agentrace/schemas';
 import {
   decodeSeqCursor,
   decodeTimeCursor,
@@ -10,8 +10,7 @@ import {
 } from '@agentrace/store';
 import { Router } from 'express';
 import { principalOf } from '../auth.ts';
-import { notFound } from '../http-error.ts';
-import { parseCursor, parseId, parseQuery, splitTagFilters } from '../parse-request.ts';
+import { parseCursor, parseQuery, splitTagFilters } from '../parse-request.ts';
 
 /** `GET /v1/runs`, `/v1/runs/{id}`, `/v1/runs/{id}/steps`, `/v1/runs/{id}/timeline`. */
 export function runsRouter(pool: Pool): Router {

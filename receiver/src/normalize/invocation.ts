@@ -1,5 +1,6 @@
-import type { InvocationKind, StepType } from '@agentrace/schemas';
+import { type InvocationKind, MODEL_STEP_TYPES, type StepType } from '@agentrace/schemas';
 import type { InvocationRecord } from '@agentrace/store';
+import type { Pricing } from '../pricing/pricing.ts';
 import type { Mapped } from './mapped.ts';
 
 const KIND_OF_TYPE: Partial<Record<StepType, InvocationKind>> = {
@@ -10,10 +11,59 @@ const KIND_OF_TYPE: Partial<Record<StepType, InvocationKind>> = {
   retrieval: 'retrieval',
 };
 
+/**
+ * What a step says about the call it makes, whichever way it came: the mappers' reading of a span, or the
+ * fields of a native REST step.
+ */
+export type CallFacts = Partial<
+  Pick<
+    Mapped,
+    | 'model'
+    | 'requestModel'
+    | 'provider'
+    | 'toolName'
+    | 'agentName'
+    | 'contextAgentName'
+    | 'taskType'
+    | 'artifactId'
+    | 'method'
+    | 'invoker'
+    | 'dataSourceId'
+    | 'inputTokens'
+    | 'outputTokens'
+    | 'cachedInputTokens'
+    | 'cacheWriteTokens'
+    | 'reasoningTokens'
+    | 'reportedCostUsd'
+  >
+>;
+
+export interface PricedCall {
+  costUsd: number | null;
+  costSource: 'reported' | 'estimated' | null;
+}
+
+/**
+ * The cost of a step: a reported cost wins; else model calls are estimated from the price table (null
+ * when the model or its usage is unknown, never zero); other steps cost nothing known.
+ */
+export function priceCall(pricing: Pricing, type: StepType, facts: CallFacts): PricedCall {
+  if (facts.reportedCostUsd !== undefined) return { costUsd: facts.reportedCostUsd, costSource: 'reported' };
+  const estimated = MODEL_STEP_TYPES.has(type)
+    ? pricing.estimate(facts.model ?? facts.requestModel ?? null, {
+        inputTokens: facts.inputTokens ?? null,
+        outputTokens: facts.outputTokens ?? null,
+        cachedInputTokens: facts.cachedInputTokens ?? null,
+        cacheWriteTokens: facts.cacheWriteTokens ?? null,
+      })
+    : null;
+  return { costUsd: estimated, costSource: estimated !== null ? 'estimated' : null };
+}
+
 export interface InvocationInputs {
   type: StepType;
   name: string;
-  mapped: Partial<Mapped>;
+  facts: CallFacts;
   failed: boolean;
   errorType: string | null;
   errorMessage: string | null;
@@ -27,7 +77,7 @@ export interface InvocationInputs {
  * names `agentrace.artifact.id`), an agent or a retriever. Other steps make none.
  */
 export function invocationOf(x: InvocationInputs): InvocationRecord | null {
-  const m = x.mapped;
+  const m = x.facts;
   let kind = KIND_OF_TYPE[x.type];
   if (!kind) return null;
   if (kind === 'tool' && m.artifactId) kind = 'artifact';

@@ -1,11 +1,11 @@
-import { MODEL_STEP_TYPES, OTEL, type StepStatus } from '@agentrace/schemas';
+import { OTEL, type StepStatus } from '@agentrace/schemas';
 import type { StepRecord } from '@agentrace/store';
 import type { DecodedEvent, DecodedSpan } from '../otlp/decoded.ts';
 import type { Pricing } from '../pricing/pricing.ts';
 import { RedactionLog, type RedactorRules, redactString, redactValue } from '../redact/redactor.ts';
 import { str } from './attribute-readers.ts';
 import { canonicalJson, sha256Tagged } from './canonical-json.ts';
-import { invocationOf } from './invocation.ts';
+import { invocationOf, priceCall } from './invocation.ts';
 import { mapSpan } from './mappers/index.ts';
 import { runIdFor } from './run-id.ts';
 import { nanosToIso } from './time.ts';
@@ -75,17 +75,7 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
   );
   const payloadJson = canonicalJson(payload);
 
-  const isModelCall = MODEL_STEP_TYPES.has(type);
-  const usage = {
-    inputTokens: mapped.inputTokens ?? null,
-    outputTokens: mapped.outputTokens ?? null,
-    cachedInputTokens: mapped.cachedInputTokens ?? null,
-    cacheWriteTokens: mapped.cacheWriteTokens ?? null,
-  };
-  const model = mapped.model ?? mapped.requestModel ?? null;
-  const estimated = isModelCall ? ctx.pricing.estimate(model, usage) : null;
-  const costUsd = mapped.reportedCostUsd ?? estimated;
-  const costSource = mapped.reportedCostUsd !== undefined ? 'reported' : estimated !== null ? 'estimated' : null;
+  const { costUsd, costSource } = priceCall(ctx.pricing, type, mapped);
 
   return {
     tenantId: ctx.tenantId,
@@ -109,8 +99,8 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
     provider: mapped.provider ?? null,
     toolName: mapped.toolName ?? null,
     agentName: mapped.agentName ?? mapped.contextAgentName ?? null,
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
+    inputTokens: mapped.inputTokens ?? null,
+    outputTokens: mapped.outputTokens ?? null,
     costUsd,
     decisionTokenId: mapped.decisionTokenId ?? null,
     payloadJson,
@@ -122,7 +112,7 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
     invocation: invocationOf({
       type,
       name: span.name,
-      mapped,
+      facts: mapped,
       failed,
       errorType,
       errorMessage,

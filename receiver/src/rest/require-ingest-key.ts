@@ -1,0 +1,18 @@
+import { HttpError } from '@agentrace/schemas';
+import { authenticateBearer, type Pool } from '@agentrace/store';
+import type { NextFunction, Request, Response } from 'express';
+import type { IngestPrincipal } from '../ingest-service.ts';
+
+/** Requires a live ingest key (a user key is 403); the tenant and project come from it, never the body. */
+export function requireIngestKey(pool: Pool) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const principal = await authenticateBearer(pool, req.headers.authorization);
+    if (!principal) throw new HttpError('unauthenticated', 'missing or invalid ingest key (Authorization: Bearer <key>)');
+    if (principal.kind !== 'ingest') throw new HttpError('permission_denied', 'this key cannot ingest: use an ingest key');
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+/** The ingest principal of this request (set by requireIngestKey). */
+export const ingestPrincipalOf = (res: Response): IngestPrincipal => res.locals.principal as IngestPrincipal;
