@@ -31,7 +31,11 @@ export function normalizeRequest(ctx: NormalizeContext, request: DecodedRequest)
         resource,
         resourceJson,
         scopeName: ss.scope.name,
-        scopeJson: canonicalJson({ name: ss.scope.name, version: ss.scope.version || undefined, attributes: ss.scope.attributes }),
+        scopeJson: canonicalJson({
+          name: ss.scope.name,
+          version: ss.scope.version || undefined,
+          attributes: redactValue(ss.scope.attributes, '$.scope.attributes', new RedactionLog(), ctx.redaction),
+        }),
       };
       for (const span of ss.spans) {
         const why = spanRejection(span);

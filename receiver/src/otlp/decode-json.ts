@@ -4,7 +4,12 @@ import { UndecodableError } from './decoded.ts';
 
 // OTLP/JSON (proto3 JSON with OTLP's deviations): ids are hex, enums are integers, int64 is a string
 // or a number. Unknown fields are ignored, as the spec requires.
-const Int64 = z.union([z.string().regex(/^-?\d+$/, 'must be an integer'), z.number().int()]);
+// Not z.number().int(): zod caps it at 2^53, and int64 numbers go beyond (nanosecond timestamps, large
+// intValues from the OTel JS exporter); such a number is still an integer, only an inexact one.
+const Int64 = z.union([
+  z.string().regex(/^-?\d+$/, 'must be an integer'),
+  z.number().refine(Number.isInteger, 'must be an integer'),
+]);
 const JsonAnyValue: z.ZodType<JsonAnyValue> = z.lazy(() =>
   z.object({
     stringValue: z.string().optional(),

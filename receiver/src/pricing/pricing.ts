@@ -44,8 +44,8 @@ export class Pricing {
 
   /**
    * The price of `model`: exact name, then the name without vendor prefixes (`openai/`, `models/`,
-   * `anthropic.`) and date or version suffixes (`-2024-08-06`, `-20241022`, `@20240620`, `-v2:0`), then the
-   * longest known family the name starts with.
+   * `anthropic.`, `us.anthropic.`) and date or version suffixes (`-2024-08-06`, `-20241022`, `@20240620`,
+   * `-v2:0`), then the longest known family the name starts with.
    */
   find(model: string): ModelPrice | undefined {
     const name = model.toLowerCase();
@@ -53,7 +53,7 @@ export class Pricing {
     if (exact) return exact;
     const bare = name
       .replace(/^.*\//, '')
-      .replace(/^(anthropic|openai|google|meta|amazon|us|eu|apac)\./, '')
+      .replace(/^((anthropic|openai|google|meta|amazon|us|eu|apac)\.)+/, '')
       .replace(/(-v\d+)?(:\d+)?$/, '')
       .replace(/([-@]\d{4}-?\d{2}-?\d{2}|-\d{2}-\d{2}|-latest|-preview.*|-exp.*)$/, '');
     const found = this.byModel.get(bare);

@@ -43,6 +43,17 @@ export function redactValue(value: unknown, path: string, log: RedactionLog, rul
     if (typeof v === 'string' && v !== '' && rules.key.pattern.test(normalizedKey(key))) {
       out[key] = marker(rules.key.id);
       log.record(p, rules.key.id);
+    } else if (
+      // OTel records captured HTTP headers (`http.request.header.authorization`) as string arrays.
+      Array.isArray(v) &&
+      v.every((s) => typeof s === 'string') &&
+      rules.key.pattern.test(normalizedKey(key))
+    ) {
+      out[key] = v.map((s: string, i) => {
+        if (s === '') return s;
+        log.record(`${p}[${i}]`, rules.key.id);
+        return marker(rules.key.id);
+      });
     } else {
       out[key] = redactValue(v, p, log, rules);
     }
