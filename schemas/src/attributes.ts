@@ -16,6 +16,19 @@ export const AGENTRACE = {
   tick: 'agentrace.tick',
   decisionTokenId: 'agentrace.decision.token_id',
   costUsd: 'agentrace.cost.usd',
+  /** The text of a `thought` step (an agent's reasoning, recorded by `thought()`). */
+  thoughtText: 'agentrace.thought.text',
+  /**
+   * A file attached to a step (an `artifact` step, recorded by `attachArtifact()`). Not an invoked artifact:
+   * those are named by `agentrace.artifact.id`.
+   */
+  artifactUri: 'agentrace.artifact.uri',
+  artifactName: 'agentrace.artifact.name',
+  artifactMediaType: 'agentrace.artifact.media_type',
+  artifactSize: 'agentrace.artifact.size',
+  artifactSha256: 'agentrace.artifact.sha256',
+  /** Span events logged by `logEvent()` are named `agentrace.event.<type>`, their fields `agentrace.event.<field>`. */
+  eventPrefix: 'agentrace.event.',
 } as const;
 
 export const GEN_AI = {
@@ -24,6 +37,8 @@ export const GEN_AI = {
   system: 'gen_ai.system',
   requestModel: 'gen_ai.request.model',
   responseModel: 'gen_ai.response.model',
+  responseId: 'gen_ai.response.id',
+  responseFinishReasons: 'gen_ai.response.finish_reasons',
   inputTokens: 'gen_ai.usage.input_tokens',
   outputTokens: 'gen_ai.usage.output_tokens',
   promptTokens: 'gen_ai.usage.prompt_tokens',

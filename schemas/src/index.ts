@@ -1,3 +1,4 @@
+export { AgentEvent } from './agent-events.ts';
 export { AGENTRACE, GEN_AI, OTEL } from './attributes.ts';
 export {
   InvocationKind,
@@ -17,6 +18,7 @@ export {
   TraceIdHex,
   UuidParam,
 } from './query.ts';
+export { KNOWN_TASK_TYPES, KnownTaskType, TaskTypeName } from './task-types.ts';
 export {
   Invocation,
   listOf,
