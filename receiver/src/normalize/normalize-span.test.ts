@@ -523,6 +523,17 @@ describe('normalizeSpan: errors', () => {
     });
   });
 
+  it('keeps an exception on a span that did not fail (handled) in the events only, not as the step error', () => {
+    const record = normalizeOne({
+      name: 'execute_tool retry',
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'retry' },
+      events: [exception('TimeoutError', 'first attempt timed out')],
+    });
+    expect(record).toMatchObject({ status: 'unset', errorType: null, errorMessage: null, errorStack: null });
+    expect(record.invocation).toMatchObject({ success: true, errorType: null });
+    expect(JSON.parse(record.payloadJson).events[0].attributes['exception.type']).toBe('TimeoutError');
+  });
+
   it('uses the last exception event when there are several', () => {
     const record = normalizeOne({
       statusCode: 2,

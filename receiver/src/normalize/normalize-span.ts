@@ -2,9 +2,9 @@ import { OTEL, type StepStatus } from '@agentrace/schemas';
 import type { StepRecord } from '@agentrace/store';
 import type { DecodedEvent, DecodedSpan } from '../otlp/decoded.ts';
 import type { Pricing } from '../pricing/pricing.ts';
-import { RedactionLog, type RedactorRules, redactString, redactValue } from '../redact/redactor.ts';
+import { redactStep } from '../redact/redact-step.ts';
+import type { RedactionLog, RedactorRules } from '../redact/redactor.ts';
 import { str } from './attribute-readers.ts';
-import { canonicalJson, sha256Tagged } from './canonical-json.ts';
 import { invocationOf, priceCall } from './invocation.ts';
 import { mapSpan } from './mappers/index.ts';
 import { runIdFor } from './run-id.ts';
@@ -24,6 +24,8 @@ export interface SharedContext {
   resourceJson: string;
   scopeName: string;
   scopeJson: string;
+  /** Where the resource and scope were redacted, listed in each of their spans' redaction_meta. */
+  redactions: RedactionLog;
 }
 
 const STATUS: Record<number, StepStatus> = { 0: 'unset', 1: 'ok', 2: 'error' };
@@ -50,37 +52,42 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
   const durationMs = hasEnd ? Number(span.endNs - span.startNs) / 1e6 : null;
 
   const exception = lastException(span.events);
-  const status = STATUS[span.statusCode] ?? 'unset';
+  const status = mapped.failed ? 'error' : (STATUS[span.statusCode] ?? 'unset');
   const failed = status === 'error';
-  const log = new RedactionLog();
   const errorType = mapped.errorType ?? (exception && str(exception.attributes, OTEL.exceptionType)) ?? (failed ? 'error' : null);
-  const rawMessage = span.statusMessage || (exception && str(exception.attributes, OTEL.exceptionMessage)) || null;
+  const rawMessage =
+    span.statusMessage || (exception && str(exception.attributes, OTEL.exceptionMessage)) || mapped.errorMessage || null;
   const rawStack = (exception && str(exception.attributes, OTEL.exceptionStacktrace)) ?? null;
-  const errorMessage = rawMessage === null ? null : redactString(rawMessage, '$.error.message', log, ctx.redaction);
-  const errorStack = rawStack === null ? null : redactString(rawStack, '$.error.stack', log, ctx.redaction);
 
-  const payload = redactValue(
-    {
-      input: mapped.input,
-      output: mapped.output,
-      attributes: span.attributes,
-      events: span.events.map((e) => ({ name: e.name, ts: nanosToIso(e.timeNs), attributes: e.attributes })),
-      links: span.links.length > 0 ? span.links : undefined,
-      span_kind: span.kind,
-      trace_state: span.traceState || undefined,
-    },
-    '$.payload',
-    log,
+  // Every stored field comes out of redaction, the typed ones (tool, model, tags...) included.
+  const { input, output, ...rawFacts } = mapped;
+  const redacted = redactStep(
     ctx.redaction,
+    {
+      name: span.name || '(unnamed span)',
+      error: { type: errorType, message: rawMessage, stack: rawStack },
+      payload: {
+        input,
+        output,
+        attributes: span.attributes,
+        events: span.events.map((e) => ({ name: e.name, ts: nanosToIso(e.timeNs), attributes: e.attributes })),
+        links: span.links.length > 0 ? span.links : undefined,
+        span_kind: span.kind,
+        trace_state: span.traceState || undefined,
+      },
+      facts: rawFacts,
+    },
+    shared.redactions,
   );
-  const payloadJson = canonicalJson(payload);
+  const facts = redacted.facts;
+  const error = redacted.error;
 
-  const { costUsd, costSource } = priceCall(ctx.pricing, type, mapped);
+  const { costUsd, costSource } = priceCall(ctx.pricing, type, facts);
 
   return {
     tenantId: ctx.tenantId,
     projectId: ctx.projectId,
-    runId: runIdFor(ctx.tenantId, traceHex, mapped.runId),
+    runId: runIdFor(ctx.tenantId, traceHex, facts.runId),
     traceId: span.traceId,
     spanId: span.spanId,
     parentSpanId: isRoot ? null : span.parentSpanId,
@@ -89,46 +96,47 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
     endTs: hasEnd ? nanosToIso(span.endNs) : null,
     durationMs,
     type,
-    name: span.name || '(unnamed span)',
+    name: redacted.name,
     status,
-    errorType: failed || exception ? errorType : null,
-    errorMessage: failed || exception ? errorMessage : null,
-    errorStack: failed || exception ? errorStack : null,
-    model: mapped.model ?? null,
-    requestModel: mapped.requestModel ?? null,
-    provider: mapped.provider ?? null,
-    toolName: mapped.toolName ?? null,
-    agentName: mapped.agentName ?? mapped.contextAgentName ?? null,
-    inputTokens: mapped.inputTokens ?? null,
-    outputTokens: mapped.outputTokens ?? null,
+    // An exception recorded on a span that did not fail was handled: it stays in payload.events only.
+    errorType: failed ? error.type : null,
+    errorMessage: failed ? error.message : null,
+    errorStack: failed ? error.stack : null,
+    model: facts.model ?? null,
+    requestModel: facts.requestModel ?? null,
+    provider: facts.provider ?? null,
+    toolName: facts.toolName ?? null,
+    agentName: facts.agentName ?? facts.contextAgentName ?? null,
+    inputTokens: facts.inputTokens ?? null,
+    outputTokens: facts.outputTokens ?? null,
     costUsd,
-    decisionTokenId: mapped.decisionTokenId ?? null,
-    payloadJson,
-    payloadHash: sha256Tagged(payloadJson),
-    redactionMeta: log.toMeta(),
+    decisionTokenId: facts.decisionTokenId ?? null,
+    payloadJson: redacted.payloadJson,
+    payloadHash: redacted.payloadHash,
+    redactionMeta: redacted.redactionMeta,
     schemaVersion: SCHEMA_VERSION,
     resourceJson: shared.resourceJson,
     scopeJson: shared.scopeJson,
     invocation: invocationOf({
       type,
-      name: span.name,
-      facts: mapped,
+      name: redacted.name,
+      facts,
       failed,
-      errorType,
-      errorMessage,
+      errorType: error.type,
+      errorMessage: error.message,
       durationMs,
       costUsd,
       costSource,
     }),
     run: {
       isRoot,
-      name: mapped.runName ?? null,
-      explicitStatus: mapped.runStatus ?? null,
-      sessionId: mapped.sessionId ?? null,
-      userId: mapped.userId ?? null,
-      agentName: mapped.agentName ?? mapped.contextAgentName ?? null,
+      name: facts.runName ?? null,
+      explicitStatus: facts.runStatus ?? null,
+      sessionId: facts.sessionId ?? null,
+      userId: facts.userId ?? null,
+      agentName: facts.agentName ?? facts.contextAgentName ?? null,
       parentRunId: null,
-      tags: mapped.runTags ?? {},
+      tags: facts.runTags ?? {},
     },
   };
 }
