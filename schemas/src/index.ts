@@ -1,5 +1,15 @@
+export {
+  type Access,
+  type Caller,
+  describeAccess,
+  ENDPOINTS,
+  type Endpoint,
+  type HttpMethod,
+  permits,
+} from './access.ts';
 export { AgentEvent } from './agent-events.ts';
 export { AGENTRACE, GEN_AI, OTEL } from './attributes.ts';
+export { canonicalJson, sha256Tagged } from './canonical-json.ts';
 export {
   InvocationKind,
   MODEL_STEP_TYPES,
@@ -8,6 +18,20 @@ export {
   StepType,
 } from './domain.ts';
 export { ErrorCode, ErrorEnvelope, HTTP_STATUS_OF } from './errors.ts';
+export {
+  ApiKey,
+  AuditAction,
+  AuditListQuery,
+  AuditRecord,
+  AuditVerification,
+  CreatedKey,
+  CreateKeyBody,
+  CreateProjectBody,
+  KeyKind,
+  Project,
+  Role,
+  SetRetentionBody,
+} from './governance.ts';
 export { errorHandler, HttpError, notFound, parseBody, parseId } from './http-error.ts';
 export { AssignedSteps, CreateRunBody, FinishRunBody, NativeStep, parseStepBatch } from './native-ingest.ts';
 export {

@@ -15,3 +15,6 @@ export function createPool(url: string, max = 10): pg.Pool {
 }
 
 export type { Pool, PoolClient } from 'pg';
+
+/** What a query function needs: a pool, or a client inside a transaction (`withTenant`, `inTransaction`). */
+export type Queryable = Pick<pg.PoolClient, 'query'>;

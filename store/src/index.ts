@@ -1,4 +1,4 @@
-export { createPool, type Pool, type PoolClient } from './connection.ts';
+export { createPool, type Pool, type PoolClient, type Queryable } from './connection.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
@@ -18,11 +18,24 @@ export { decodeSeqCursor, getTimeline, listSteps } from './step-queries.ts';
 export {
   authenticateBearer,
   authenticateKey,
-  bootstrapDefaultTenant,
   type CreatedKey,
   createKey,
-  createTenant,
-  type KeyRole,
-  type NewTenant,
+  generateKeySecret,
+  issueKey,
+  type KeySpec,
+  listKeys,
   type Principal,
+  revokeKey,
+} from './api-keys.ts';
+export { GENESIS_HASH } from './audit-chain.ts';
+export { type AuditEntry, appendAudit, decodeAuditCursor, listAudit } from './audit-log.ts';
+export { verifyAuditChain } from './audit-verify.ts';
+export {
+  bootstrapDefaultTenant,
+  createProject,
+  createTenant,
+  listProjects,
+  type NewTenant,
+  setProjectRetention,
 } from './tenancy.ts';
+export { APP_ROLE, inTransaction, withTenant } from './transaction.ts';

@@ -1,75 +1,12 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { Project } from '@agentrace/schemas';
 import type { Pool } from 'pg';
-
-export type KeyRole = 'viewer' | 'approver' | 'admin';
-
-/** Who a presented key belongs to. */
-export type Principal =
-  | { kind: 'ingest'; keyId: string; tenantId: string; projectId: string }
-  | { kind: 'user'; keyId: string; tenantId: string; role: KeyRole };
-
-/** Keys start with a recognizable prefix so secret scanners and people can tell what leaked. */
-const KEY_PREFIX = 'art_';
-
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
-
-/** A new high-entropy key secret. */
-export const generateKeySecret = (): string => KEY_PREFIX + randomBytes(32).toString('base64url');
-
-export interface CreatedKey {
-  keyId: string;
-  key: string;
-}
-
-/**
- * Stores a key (only its SHA-256; the secret is returned once). Keys are 256-bit random, so a fast hash
- * is enough: there is nothing to brute-force.
- */
-export async function createKey(
-  pool: Pool,
-  spec:
-    | { tenantId: string; kind: 'ingest'; projectId: string; secret?: string }
-    | { tenantId: string; kind: 'user'; role: KeyRole; secret?: string },
-): Promise<CreatedKey> {
-  const key = spec.secret ?? generateKeySecret();
-  const keyId = randomUUID();
-  await pool.query(
-    `INSERT INTO api_key (id, tenant_id, project_id, kind, role, secret_hash, display_prefix)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [
-      keyId,
-      spec.tenantId,
-      spec.kind === 'ingest' ? spec.projectId : null,
-      spec.kind,
-      spec.kind === 'user' ? spec.role : null,
-      hashSecret(key),
-      key.slice(0, 12),
-    ],
-  );
-  return { keyId, key };
-}
-
-/** The principal of a live (not revoked) key, or null. */
-export async function authenticateKey(pool: Pool, secret: string): Promise<Principal | null> {
-  const hash = hashSecret(secret);
-  const { rows } = await pool.query<{
-    id: string;
-    tenant_id: string;
-    project_id: string | null;
-    kind: 'ingest' | 'user';
-    role: KeyRole | null;
-    secret_hash: Buffer;
-  }>(
-    `SELECT id, tenant_id, project_id, kind, role, secret_hash FROM api_key
-     WHERE secret_hash = $1 AND revoked_at IS NULL`,
-    [hash],
-  );
-  const row = rows[0];
-  if (!row || !timingSafeEqual(row.secret_hash, hash)) return null;
-  return row.kind === 'ingest'
-    ? { kind: 'ingest', keyId: row.id, tenantId: row.tenant_id, projectId: row.project_id! }
-    : { kind: 'user', keyId: row.id, tenantId: row.tenant_id, role: row.role! };
-}
+import { type CreatedKey, issueKey } from './api-keys.ts';
+import { appendAudit } from './audit-log.ts';
+import type { Queryable } from './connection.ts';
+import { toApiTime } from './row-mappers.ts';
+import { TIMESTAMP_TEXT } from './sql-fragments.ts';
+import { inTransaction } from './transaction.ts';
 
 export interface NewTenant {
   tenantId: string;
@@ -78,19 +15,40 @@ export interface NewTenant {
   ingestKey: CreatedKey;
 }
 
-/** Creates a tenant with a default project, an admin key and an ingest key for that project. */
+/** Creates a tenant with a default project, an admin key and an ingest key for that project; audited. */
 export async function createTenant(
   pool: Pool,
   name: string,
   secrets: { adminKey?: string; ingestKey?: string } = {},
 ): Promise<NewTenant> {
-  const tenantId = randomUUID();
-  const projectId = randomUUID();
-  await pool.query('INSERT INTO tenant (id, name) VALUES ($1, $2)', [tenantId, name]);
-  await pool.query('INSERT INTO project (id, tenant_id, name) VALUES ($1, $2, $3)', [projectId, tenantId, 'default']);
-  const adminKey = await createKey(pool, { tenantId, kind: 'user', role: 'admin', secret: secrets.adminKey });
-  const ingestKey = await createKey(pool, { tenantId, kind: 'ingest', projectId, secret: secrets.ingestKey });
-  return { tenantId, projectId, adminKey, ingestKey };
+  return inTransaction(pool, async (tx) => {
+    const tenantId = randomUUID();
+    const projectId = randomUUID();
+    await tx.query('INSERT INTO tenant (id, name) VALUES ($1, $2)', [tenantId, name]);
+    await tx.query('INSERT INTO project (id, tenant_id, name) VALUES ($1, $2, $3)', [
+      projectId,
+      tenantId,
+      'default',
+    ]);
+    await appendAudit(tx, {
+      tenantId,
+      actorKeyId: null,
+      action: 'tenant.created',
+      target: tenantId,
+      details: { name, project_id: projectId },
+    });
+    const adminKey = await issueKey(
+      tx,
+      { tenantId, kind: 'user', role: 'admin', secret: secrets.adminKey },
+      null,
+    );
+    const ingestKey = await issueKey(
+      tx,
+      { tenantId, kind: 'ingest', projectId, secret: secrets.ingestKey },
+      null,
+    );
+    return { tenantId, projectId, adminKey: adminKey!, ingestKey: ingestKey! };
+  });
 }
 
 /**
@@ -106,8 +64,65 @@ export async function bootstrapDefaultTenant(
   return createTenant(pool, 'default', secrets);
 }
 
-/** The principal of an `Authorization: Bearer <key>` header, or null when absent or not a live key. */
-export async function authenticateBearer(pool: Pool, header: string | undefined): Promise<Principal | null> {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match ? authenticateKey(pool, match[1]!) : null;
+const PROJECT_COLUMNS = `id AS project_id, name, retention_days, ${TIMESTAMP_TEXT('created_at')} AS created_at`;
+const toProject = (row: Project): Project => ({ ...row, created_at: toApiTime(row.created_at) });
+
+/** Creates a project of the tenant and audits it; null when the tenant already has one of that name. */
+export async function createProject(
+  client: Queryable,
+  tenantId: string,
+  name: string,
+  actorKeyId: string | null,
+): Promise<Project | null> {
+  const { rows } = await client.query<Project>(
+    `INSERT INTO project (id, tenant_id, name) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id, name) DO NOTHING RETURNING ${PROJECT_COLUMNS}`,
+    [randomUUID(), tenantId, name],
+  );
+  if (!rows[0]) return null;
+  const project = toProject(rows[0]);
+  await appendAudit(client, {
+    tenantId,
+    actorKeyId,
+    action: 'project.created',
+    target: project.project_id,
+    details: { name },
+  });
+  return project;
+}
+
+/** A tenant's projects, oldest first. */
+export async function listProjects(db: Queryable, tenantId: string): Promise<Project[]> {
+  const { rows } = await db.query<Project>(
+    `SELECT ${PROJECT_COLUMNS} FROM project WHERE tenant_id = $1 ORDER BY created_at, id`,
+    [tenantId],
+  );
+  return rows.map(toProject);
+}
+
+/** Sets how many days a project's runs are kept (null: forever) and audits it; null for no such project. */
+export async function setProjectRetention(
+  client: Queryable,
+  tenantId: string,
+  projectId: string,
+  days: number | null,
+  actorKeyId: string | null,
+): Promise<Project | null> {
+  const before = await client.query<{ retention_days: number | null }>(
+    'SELECT retention_days FROM project WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+    [tenantId, projectId],
+  );
+  if (!before.rows[0]) return null;
+  const { rows } = await client.query<Project>(
+    `UPDATE project SET retention_days = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ${PROJECT_COLUMNS}`,
+    [tenantId, projectId, days],
+  );
+  await appendAudit(client, {
+    tenantId,
+    actorKeyId,
+    action: 'project.retention_set',
+    target: projectId,
+    details: { days, previous_days: before.rows[0].retention_days },
+  });
+  return toProject(rows[0]!);
 }
