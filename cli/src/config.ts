@@ -79,6 +79,12 @@ export const SETTINGS = {
     schema: z.string().optional(),
     help: 'a JSON price table that extends and overrides the shipped one',
   },
+  redactionFile: {
+    env: 'AGENTRACE_REDACTION_FILE',
+    flag: 'redaction-file',
+    schema: z.string().optional(),
+    help: 'a JSON or YAML file that disables default redaction rules and adds key and value rules',
+  },
   logLevel: {
     env: 'AGENTRACE_LOG_LEVEL',
     flag: 'log-level',

@@ -6,9 +6,9 @@ import {
   createIngestService,
   createOtlpGrpcServer,
   createReceiverApp,
-  DEFAULT_REDACTION_RULES,
   IngestQueue,
   listenGrpc,
+  loadRedactionRules,
   Pricing,
   ReceiverMetrics,
 } from '@agentrace/receiver';
@@ -43,6 +43,8 @@ const closeServer = (server: Server) =>
  * @example const s = await startServer(config, logger); ...; await s.close();
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Before the database starts: a bad redaction file stops the start with nothing to clean up.
+  const redaction = loadRedactionRules(config.redactionFile);
   const db = await openDatabase(config, logger);
   const bootstrapped = await bootstrapDefaultTenant(db.pool, { adminKey: config.adminKey, ingestKey: config.ingestKey });
   const metrics = new ReceiverMetrics();
@@ -55,7 +57,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     pool: db.pool,
     queue,
     pricing: Pricing.load(config.pricingFile),
-    redaction: DEFAULT_REDACTION_RULES,
+    redaction,
     metrics,
   });
   const receiver = await listen(

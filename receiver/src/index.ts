@@ -10,4 +10,5 @@ export { ExportTraceServiceRequestType } from './otlp/otlp-proto.ts';
 export { Pricing } from './pricing/pricing.ts';
 export { createReceiverApp, type ReceiverAppDeps } from './receiver-app.ts';
 export { DEFAULT_RULES as DEFAULT_REDACTION_RULES, type RedactorRules } from './redact/redactor.ts';
+export { loadRedactionRules } from './redact/redaction-config.ts';
 export { closeGrpc, createOtlpGrpcServer, listenGrpc } from './grpc/otlp-grpc.ts';

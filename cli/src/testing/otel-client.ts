@@ -37,10 +37,10 @@ export async function exportSpans(exporter: SpanExporter, spans: ReadableSpan[])
 }
 
 /** A tracer whose finished spans are kept in memory, to be exported by hand as a test needs. */
-export function recordingTracer(serviceName = 'test-agent') {
+export function recordingTracer(serviceName = 'test-agent', resourceAttributes: Record<string, string | string[]> = {}) {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    resource: resourceFromAttributes({ 'service.name': serviceName, ...resourceAttributes }),
     spanProcessors: [new SimpleSpanProcessor(memory)],
   });
   const tracer = provider.getTracer('agentrace-tests');

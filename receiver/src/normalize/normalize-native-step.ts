@@ -1,7 +1,6 @@
 import type { NativeStep } from '@agentrace/schemas';
 import type { StepRecord } from '@agentrace/store';
-import { RedactionLog, redactString, redactValue } from '../redact/redactor.ts';
-import { canonicalJson, sha256Tagged } from './canonical-json.ts';
+import { redactStep } from '../redact/redact-step.ts';
 import { type CallFacts, invocationOf, priceCall } from './invocation.ts';
 import type { NormalizeContext } from './normalize-span.ts';
 import { isoToNanos, nanosToIso } from './time.ts';
@@ -30,15 +29,9 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
   const status = step.status ?? (step.error ? 'error' : 'unset');
   const failed = status === 'error';
 
-  const log = new RedactionLog();
-  const errorType = step.error?.type ?? (failed ? 'error' : null);
-  const errorMessage = step.error ? redactString(step.error.message, '$.error.message', log, ctx.redaction) : null;
-  const errorStack = step.error?.stack ? redactString(step.error.stack, '$.error.stack', log, ctx.redaction) : null;
-  const payloadJson = canonicalJson(redactValue(step.payload, '$.payload', log, ctx.redaction));
-
   // On an agent step the agent is the step itself; on any other it is the agent that made the call.
   const isAgent = step.type === 'agent';
-  const facts: CallFacts = {
+  const rawFacts: CallFacts & { decisionTokenId?: string } = {
     model: given(step.model_name),
     requestModel: given(step.request_model),
     provider: given(step.provider),
@@ -52,7 +45,19 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
     outputTokens: given(step.output_tokens),
     cachedInputTokens: given(step.cached_input_tokens),
     reportedCostUsd: given(step.cost_usd),
+    decisionTokenId: given(step.decision_token_id),
   };
+  const redacted = redactStep(ctx.redaction, {
+    name: step.name,
+    error: {
+      type: step.error?.type ?? (failed ? 'error' : null),
+      message: step.error?.message ?? null,
+      stack: step.error?.stack || null,
+    },
+    payload: step.payload,
+    facts: rawFacts,
+  });
+  const { facts, error } = redacted;
   const { costUsd, costSource } = priceCall(ctx.pricing, step.type, facts);
 
   return {
@@ -68,33 +73,33 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
     endTs: endNs === null ? null : nanosToIso(endNs),
     durationMs,
     type: step.type,
-    name: step.name,
+    name: redacted.name,
     status,
-    errorType,
-    errorMessage,
-    errorStack,
-    model: step.model_name ?? null,
-    requestModel: step.request_model ?? null,
-    provider: step.provider ?? null,
-    toolName: step.tool_name ?? null,
-    agentName: step.agent_name ?? null,
-    inputTokens: step.input_tokens ?? null,
-    outputTokens: step.output_tokens ?? null,
+    errorType: error.type,
+    errorMessage: error.message,
+    errorStack: error.stack,
+    model: facts.model ?? null,
+    requestModel: facts.requestModel ?? null,
+    provider: facts.provider ?? null,
+    toolName: facts.toolName ?? null,
+    agentName: facts.agentName ?? facts.contextAgentName ?? null,
+    inputTokens: facts.inputTokens ?? null,
+    outputTokens: facts.outputTokens ?? null,
     costUsd,
-    decisionTokenId: step.decision_token_id ?? null,
-    payloadJson,
-    payloadHash: sha256Tagged(payloadJson),
-    redactionMeta: log.toMeta(),
+    decisionTokenId: facts.decisionTokenId ?? null,
+    payloadJson: redacted.payloadJson,
+    payloadHash: redacted.payloadHash,
+    redactionMeta: redacted.redactionMeta,
     schemaVersion: step.schema_version,
     resourceJson: null,
     scopeJson: null,
     invocation: invocationOf({
       type: step.type,
-      name: step.name,
+      name: redacted.name,
       facts,
       failed,
-      errorType,
-      errorMessage,
+      errorType: error.type,
+      errorMessage: error.message,
       durationMs,
       costUsd,
       costSource,
@@ -106,7 +111,7 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
       explicitStatus: null,
       sessionId: null,
       userId: null,
-      agentName: step.agent_name ?? null,
+      agentName: facts.agentName ?? facts.contextAgentName ?? null,
       parentRunId: null,
       tags: {},
     },

@@ -24,9 +24,12 @@ export function normalizeRequest(ctx: NormalizeContext, request: DecodedRequest)
     if (reasons.length < MAX_REASONS) reasons.push(reason);
   };
   for (const rs of request) {
-    const resource = redactValue(rs.resource, '$.resource', new RedactionLog(), ctx.redaction) as Record<string, unknown>;
+    // Redacted once per resource and scope; each span's redaction_meta starts with what was found there.
+    const resourceLog = new RedactionLog();
+    const resource = redactValue(rs.resource, '$.resource', resourceLog, ctx.redaction) as typeof rs.resource;
     const resourceJson = canonicalJson(resource);
     for (const ss of rs.scopeSpans) {
+      const redactions = new RedactionLog(resourceLog);
       const shared = {
         resource,
         resourceJson,
@@ -34,8 +37,9 @@ export function normalizeRequest(ctx: NormalizeContext, request: DecodedRequest)
         scopeJson: canonicalJson({
           name: ss.scope.name,
           version: ss.scope.version || undefined,
-          attributes: redactValue(ss.scope.attributes, '$.scope.attributes', new RedactionLog(), ctx.redaction),
+          attributes: redactValue(ss.scope.attributes, '$.scope.attributes', redactions, ctx.redaction),
         }),
+        redactions,
       };
       for (const span of ss.spans) {
         const why = spanRejection(span);

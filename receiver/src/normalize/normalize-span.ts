@@ -25,7 +25,7 @@ export interface SharedContext {
   scopeName: string;
   scopeJson: string;
   /** Where the resource and scope were redacted, listed in each of their spans' redaction_meta. */
-  redactions: RedactionLog;
+  redactions?: RedactionLog;
 }
 
 const STATUS: Record<number, StepStatus> = { 0: 'unset', 1: 'ok', 2: 'error' };

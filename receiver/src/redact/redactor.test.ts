@@ -208,9 +208,9 @@ describe('redactValue: key-name rules', () => {
 
   it('uses the rules it is given instead of the defaults', () => {
     const rules: RedactorRules = {
-      key: { id: 'custom.key', pattern: /(^|_)ssn$/ },
+      keys: [{ id: 'custom.key', pattern: /(^|_)ssn$/ }],
       values: [{ id: 'custom.employee', pattern: /\bEMP-(\d{6})\b/g, group: 1 }],
-      prefilter: /EMP-/,
+      prefilters: [/EMP-/],
     };
     const log = new RedactionLog();
     const out = redactValue(

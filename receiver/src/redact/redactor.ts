@@ -1,22 +1,44 @@
 import type { RedactionMeta } from '@agentrace/schemas';
-import { DEFAULT_KEY_RULE, DEFAULT_PREFILTER, DEFAULT_VALUE_RULES, type ValueRule } from './rules.ts';
+import {
+  DEFAULT_KEY_RULES,
+  DEFAULT_PREFILTER,
+  DEFAULT_VALUE_RULES,
+  type KeyRule,
+  type ValueRule,
+} from './rules.ts';
 
 export interface RedactorRules {
-  key: { id: string; pattern: RegExp };
+  keys: KeyRule[];
   values: ValueRule[];
-  prefilter: RegExp;
+  /** Cheap, non-global tests: a string that passes none of them is not run through the value rules. */
+  prefilters: RegExp[];
 }
 
-export const DEFAULT_RULES: RedactorRules = { key: DEFAULT_KEY_RULE, values: DEFAULT_VALUE_RULES, prefilter: DEFAULT_PREFILTER };
+export const DEFAULT_RULES: RedactorRules = {
+  keys: DEFAULT_KEY_RULES,
+  values: DEFAULT_VALUE_RULES,
+  prefilters: [DEFAULT_PREFILTER],
+};
 
 /** Collects where secrets were replaced, without the secrets. */
 export class RedactionLog {
-  readonly paths: string[] = [];
-  private readonly ruleIds = new Set<string>();
+  readonly paths: string[];
+  private readonly ruleIds: Set<string>;
+
+  /** A log that starts with what `inherited` holds (a resource's redactions, shared by its spans). */
+  constructor(inherited?: RedactionLog) {
+    this.paths = inherited ? [...inherited.paths] : [];
+    this.ruleIds = new Set(inherited?.ruleIds);
+  }
 
   record(path: string, ruleId: string): void {
     this.paths.push(path);
     this.ruleIds.add(ruleId);
+  }
+
+  /** The ids of the rules that fired so far. */
+  ruleIdsSeen(): ReadonlySet<string> {
+    return this.ruleIds;
   }
 
   toMeta(): RedactionMeta {
@@ -26,33 +48,69 @@ export class RedactionLog {
 
 const marker = (ruleId: string) => `[REDACTED:${ruleId}]`;
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const childPath = (path: string, key: string) => (SIMPLE_KEY.test(key) ? `${path}.${key}` : `${path}['${key.replace(/'/g, "\\'")}']`);
-const normalizedKey = (key: string) => key.toLowerCase().replace(/[.-]/g, '_');
+const childPath = (path: string, key: string) =>
+  SIMPLE_KEY.test(key) ? `${path}.${key}` : `${path}['${key.replace(/'/g, "\\'")}']`;
+
+/** `X-API-Key`, `apiKey`, `HTTPAuthorization`, `db.password` → `x_api_key`, `api_key`, `http_authorization`, `db_password`. */
+const normalizedKey = (key: string) =>
+  key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[.\-\s]/g, '_');
+
+// Attribute keys repeat across spans, so each rule set remembers its verdict per key (bounded: a sender
+// inventing keys only costs a cache clear).
+const keyVerdicts = new WeakMap<RedactorRules, Map<string, KeyRule | null>>();
+const MAX_REMEMBERED_KEYS = 10_000;
+
+/** The key rule that makes `key`'s value a secret, if any. */
+function keyRuleOf(key: string, rules: RedactorRules): KeyRule | null {
+  let verdicts = keyVerdicts.get(rules);
+  if (!verdicts) {
+    verdicts = new Map();
+    keyVerdicts.set(rules, verdicts);
+  }
+  let rule = verdicts.get(key);
+  if (rule === undefined) {
+    const normalized = normalizedKey(key);
+    rule = rules.keys.find((r) => r.pattern.test(normalized)) ?? null;
+    if (verdicts.size >= MAX_REMEMBERED_KEYS) verdicts.clear();
+    verdicts.set(key, rule);
+  }
+  return rule;
+}
 
 /**
  * Returns `value` with secrets replaced by `[REDACTED:<rule_id>]`: whole values under secret-named keys,
  * and only the matched secret inside other strings. `path` is the JSONPath of `value` for the log.
  */
-export function redactValue(value: unknown, path: string, log: RedactionLog, rules: RedactorRules = DEFAULT_RULES): unknown {
-  if (typeof value === 'string') return redactString(value, path, log, rules);
+export function redactValue(
+  value: unknown,
+  path: string,
+  log: RedactionLog,
+  rules: RedactorRules = DEFAULT_RULES,
+): unknown {
+  if (typeof value === 'string') return redactText(value, path, log, rules);
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v, i) => redactValue(v, `${path}[${i}]`, log, rules));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const p = childPath(path, key);
-    if (typeof v === 'string' && v !== '' && rules.key.pattern.test(normalizedKey(key))) {
-      out[key] = marker(rules.key.id);
-      log.record(p, rules.key.id);
+    const rule = typeof v === 'string' || Array.isArray(v) ? keyRuleOf(key, rules) : null;
+    if (rule && typeof v === 'string' && v !== '') {
+      out[key] = marker(rule.id);
+      log.record(p, rule.id);
     } else if (
       // OTel records captured HTTP headers (`http.request.header.authorization`) as string arrays.
+      rule &&
       Array.isArray(v) &&
-      v.every((s) => typeof s === 'string') &&
-      rules.key.pattern.test(normalizedKey(key))
+      v.every((s) => typeof s === 'string')
     ) {
       out[key] = v.map((s: string, i) => {
         if (s === '') return s;
-        log.record(`${p}[${i}]`, rules.key.id);
-        return marker(rules.key.id);
+        log.record(`${p}[${i}]`, rule.id);
+        return marker(rule.id);
       });
     } else {
       out[key] = redactValue(v, p, log, rules);
@@ -61,9 +119,42 @@ export function redactValue(value: unknown, path: string, log: RedactionLog, rul
   return out;
 }
 
-/** Replaces secrets inside one string. */
-export function redactString(text: string, path: string, log: RedactionLog, rules: RedactorRules = DEFAULT_RULES): string {
-  if (!rules.prefilter.test(text)) return text;
+/**
+ * A string that holds a JSON object or array (tool arguments, messages) also gets the key rules inside
+ * it: `{"password":"hunter2"}` is redacted as the object it is, and kept a string. The log names the
+ * string's path, since a JSONPath cannot point inside a string.
+ */
+function redactText(text: string, path: string, log: RedactionLog, rules: RedactorRules): string {
+  const json = jsonContainerIn(text);
+  if (json === undefined) return redactString(text, path, log, rules);
+  const inner = new RedactionLog();
+  const redacted = redactValue(json, path, inner, rules);
+  if (inner.paths.length === 0) return text;
+  for (const ruleId of inner.ruleIdsSeen()) log.record(path, ruleId);
+  return JSON.stringify(redacted);
+}
+
+const OPENS_JSON_CONTAINER = /^\s*[[{]/;
+const CLOSES_JSON_CONTAINER = /[\]}]\s*$/;
+
+function jsonContainerIn(text: string): object | undefined {
+  if (!OPENS_JSON_CONTAINER.test(text) || !CLOSES_JSON_CONTAINER.test(text)) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Replaces secrets inside one string (value rules only). */
+export function redactString(
+  text: string,
+  path: string,
+  log: RedactionLog,
+  rules: RedactorRules = DEFAULT_RULES,
+): string {
+  if (!rules.prefilters.some((p) => p.test(text))) return text;
   let out = text;
   for (const rule of rules.values) {
     let hit = false;
