@@ -52,6 +52,16 @@ export function structured(attrs: Attributes, key: string): AttrValue | undefine
   return v;
 }
 
+/** A JSON object (not an array, not null). */
+export const isObject = (v: AttrValue | undefined): v is Attributes =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A structured attribute that is an object (a kvlist, or a JSON object string), or undefined. */
+export function structuredObject(attrs: Attributes, key: string): Attributes | undefined {
+  const v = structured(attrs, key);
+  return isObject(v) ? v : undefined;
+}
+
 /** Attributes under `prefix`, with the prefix removed from their keys, as strings. */
 export function withPrefix(attrs: Attributes, prefix: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -69,4 +79,47 @@ export function defined<T extends object>(fields: T): Partial<T> {
   const out: Partial<T> = {};
   for (const key in fields) if (fields[key] !== undefined) out[key] = fields[key];
   return out;
+}
+
+/**
+ * Rebuilds a list flattened into indexed keys (`prefix.0.role`, `prefix.0.tool_calls.1.id`, …): numeric
+ * segments become array positions (in index order, gaps closed), the others object keys. Keys under
+ * `prefix` whose next segment is not an index (`gen_ai.prompt.name`) are not part of the list.
+ * @example indexedList({ 'p.0.role': 'user', 'p.0.content': 'hi' }, 'p') // [{ role: 'user', content: 'hi' }]
+ */
+export function indexedList(attrs: Attributes, prefix: string): AttrValue[] | undefined {
+  const head = `${prefix}.`;
+  const root: Attributes = {};
+  // Nodes built here; a structured value met on the way is copied before keys are added to it.
+  const built = new WeakSet<Attributes>([root]);
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (!key.startsWith(head) || value === undefined || value === null) continue;
+    const path = key.slice(head.length).split('.');
+    if (!INDEX.test(path[0]!)) continue;
+    let node = root;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment];
+      if (!isObject(next) || !built.has(next)) {
+        const fresh: Attributes = isObject(next) ? { ...next } : {};
+        built.add(fresh);
+        node[segment] = fresh;
+      }
+      node = node[segment] as Attributes;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+  return Object.keys(root).length > 0 ? (listsOf(root) as AttrValue[]) : undefined;
+}
+
+const INDEX = /^\d+$/;
+
+/** Objects whose keys are all indexes become arrays in index order, at every level. */
+function listsOf(value: AttrValue): AttrValue {
+  if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  const out: Attributes = {};
+  for (const key of keys) out[key] = listsOf(value[key]!);
+  if (keys.length === 0 || !keys.every((k) => INDEX.test(k))) return out;
+  return keys.sort((a, b) => Number(a) - Number(b)).map((k) => out[k]!);
 }

@@ -44,6 +44,10 @@ export interface Mapped {
   sessionId: string;
   userId: string;
   errorType: string;
+  /** A convention marks the span failed even though its OTel status does not (Langfuse level ERROR). */
+  failed: boolean;
+  /** An error message given by an attribute, used when neither the status nor an exception gives one. */
+  errorMessage: string;
   decisionTokenId: string;
   input: unknown;
   output: unknown;

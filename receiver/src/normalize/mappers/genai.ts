@@ -1,6 +1,7 @@
 import { GEN_AI, type StepType } from '@agentrace/schemas';
-import { defined, firstNum, firstStr, str, structured } from '../attribute-readers.ts';
+import { defined, firstNum, firstStr, num, str, structured } from '../attribute-readers.ts';
 import type { Mapper, SpanView } from '../mapped.ts';
+import { normalizeProvider } from '../provider-names.ts';
 
 /** `gen_ai.operation.name` → step type (GenAI semconv spans.yaml, plus common non-standard names). */
 const OPERATION_TYPES: Record<string, StepType> = {
@@ -17,21 +18,8 @@ const OPERATION_TYPES: Record<string, StepType> = {
   rerank: 'rerank',
 };
 
-/** Provider names renamed by the GenAI conventions, mapped to today's well-known values. */
-const PROVIDER_ALIASES: Record<string, string> = {
-  'az.ai.openai': 'azure.ai.openai',
-  'az.ai.inference': 'azure.ai.inference',
-  vertex_ai: 'gcp.vertex_ai',
-  vertexai: 'gcp.vertex_ai',
-  gemini: 'gcp.gemini',
-  xai: 'x_ai',
-  mistralai: 'mistral_ai',
-};
-
-export const normalizeProvider = (provider: string): string => {
-  const lower = provider.toLowerCase();
-  return PROVIDER_ALIASES[lower] ?? lower;
-};
+/** A cost some producers report beside the usage; the GenAI conventions define no cost attribute. */
+const USAGE_COST = 'gen_ai.usage.cost';
 
 /**
  * The OTel GenAI semantic conventions, both generations: current (`gen_ai.provider.name`,
@@ -42,7 +30,6 @@ export const genAiMapper: Mapper = (span) => {
   const operation = str(a, GEN_AI.operationName);
   const type = operation ? OPERATION_TYPES[operation] : undefined;
   const provider = firstStr(a, GEN_AI.providerName, GEN_AI.system);
-  const agentName = str(a, GEN_AI.agentName);
   return defined({
     type,
     runName: str(a, GEN_AI.workflowName),
@@ -51,16 +38,14 @@ export const genAiMapper: Mapper = (span) => {
     provider: provider && normalizeProvider(provider),
     toolName: str(a, GEN_AI.toolName),
     toolCallId: str(a, GEN_AI.toolCallId),
-    // gen_ai.agent.name is copied onto descendants by some SDKs: only an agent span is that agent.
-    agentName: type === 'agent' ? (agentName ?? agentNameFromSpanName(span.name)) : undefined,
-    contextAgentName: type === 'agent' ? undefined : agentName,
+    agentName: str(a, GEN_AI.agentName) ?? agentNameFromSpanName(span.name),
     dataSourceId: str(a, GEN_AI.dataSourceId),
-    sessionId: str(a, GEN_AI.conversationId),
     inputTokens: firstNum(a, GEN_AI.inputTokens, GEN_AI.promptTokens),
     outputTokens: firstNum(a, GEN_AI.outputTokens, GEN_AI.completionTokens),
     cachedInputTokens: firstNum(a, GEN_AI.cacheReadTokens, GEN_AI.cacheReadTokensLegacy),
     cacheWriteTokens: firstNum(a, GEN_AI.cacheCreationTokens, GEN_AI.cacheCreationTokensLegacy),
     reasoningTokens: firstNum(a, GEN_AI.reasoningTokens),
+    reportedCostUsd: num(a, USAGE_COST),
     input: inputOf(span),
     output: outputOf(span),
   });

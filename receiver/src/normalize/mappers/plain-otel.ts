@@ -1,5 +1,5 @@
 import { OTEL, type StepType } from '@agentrace/schemas';
-import { defined, firstStr, str } from '../attribute-readers.ts';
+import { defined, str } from '../attribute-readers.ts';
 import type { Mapper } from '../mapped.ts';
 
 /** Span-name patterns of GenAI and MCP spans, for producers that set no operation attribute. */
@@ -13,10 +13,10 @@ const NAME_PATTERNS: [RegExp, StepType][] = [
 ];
 
 /**
- * Plain OpenTelemetry: step type from span names and the presence of a tool or model attribute,
- * session and user from the span or its resource, `error.type`. Anything else is an `other` step.
+ * Plain OpenTelemetry: step type from span names and the presence of a tool or model attribute, and
+ * `error.type`. Anything else is an `other` step.
  */
-export const plainOtelMapper: Mapper = ({ name, attributes: a, resource: r }) => {
+export const plainOtelMapper: Mapper = ({ name, attributes: a }) => {
   let type: StepType | undefined = NAME_PATTERNS.find(([pattern]) => pattern.test(name))?.[1];
   if (!type && a['gen_ai.tool.name'] !== undefined) type = 'tool';
   if (!type && (a['gen_ai.request.model'] !== undefined || a['gen_ai.response.model'] !== undefined)) type = 'llm';
@@ -24,8 +24,6 @@ export const plainOtelMapper: Mapper = ({ name, attributes: a, resource: r }) =>
   return defined({
     type: type ?? 'other',
     toolName: type === 'tool' ? toolFromName : undefined,
-    sessionId: firstStr(a, OTEL.sessionId) ?? firstStr(r, OTEL.sessionId),
-    userId: firstStr(a, OTEL.userId, OTEL.enduserId) ?? firstStr(r, OTEL.userId, OTEL.enduserId),
     errorType: str(a, OTEL.errorType),
   });
 };
