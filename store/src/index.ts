@@ -30,6 +30,7 @@ export {
 export { GENESIS_HASH } from './audit-chain.ts';
 export { type AuditEntry, appendAudit, decodeAuditCursor, listAudit } from './audit-log.ts';
 export { verifyAuditChain } from './audit-verify.ts';
+export { applyRetention, type RetentionOptions, type RetentionOutcome } from './retention.ts';
 export {
   bootstrapDefaultTenant,
   createProject,

@@ -1,5 +1,5 @@
 import type { Invocation, InvocationFilters, InvocationListQuery } from '@agentrace/schemas';
-import type { Pool } from 'pg';
+import type { Queryable } from './connection.ts';
 import { INVOCATION_COLUMNS, type InvocationRow, toInvocation } from './row-mappers.ts';
 import { type Page, pageOf, type TimeKey } from './run-queries.ts';
 import { Conditions } from './sql-builder.ts';
@@ -28,7 +28,7 @@ export function invocationConditions(tenantId: string, filters: InvocationFilter
  * @example await listInvocations(pool, tenantId, InvocationListQuery.parse({ tool: 'search' }), null)
  */
 export async function listInvocations(
-  pool: Pool,
+  pool: Queryable,
   tenantId: string,
   query: InvocationListQuery,
   after: TimeKey | null,

@@ -1,5 +1,5 @@
 import type { Run, RunListQuery } from '@agentrace/schemas';
-import type { Pool } from 'pg';
+import type { Queryable } from './connection.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { RUN_COLUMNS, type RunRow, toRun } from './row-mappers.ts';
 import { Conditions } from './sql-builder.ts';
@@ -28,7 +28,7 @@ export function decodeTimeCursor(cursor: string): TimeKey | null {
  * @example await listRuns(pool, tenantId, RunListQuery.parse({ status: 'failed' }), null)
  */
 export async function listRuns(
-  pool: Pool,
+  pool: Queryable,
   tenantId: string,
   query: RunListQuery,
   after: TimeKey | null,
@@ -58,7 +58,7 @@ export async function listRuns(
 }
 
 /** One run of the tenant, or null when there is none with this id (for this tenant). */
-export async function getRun(pool: Pool, tenantId: string, runId: string): Promise<Run | null> {
+export async function getRun(pool: Queryable, tenantId: string, runId: string): Promise<Run | null> {
   const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM run r WHERE r.tenant_id = $1 AND r.id = $2`, [
     tenantId,
     runId,

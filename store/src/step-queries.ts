@@ -1,5 +1,5 @@
 import type { Run, Step, StepListQuery, TimelineStep } from '@agentrace/schemas';
-import type { Pool } from 'pg';
+import type { Queryable } from './connection.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { STEP_COLUMNS, STEP_PARENT_JOIN, type StepRow, toStep } from './row-mappers.ts';
 import type { Page } from './run-queries.ts';
@@ -17,7 +17,7 @@ export function decodeSeqCursor(cursor: string): number | null {
  * @example await listSteps(pool, tenantId, runId, StepListQuery.parse({ type: 'tool' }), 0)
  */
 export async function listSteps(
-  pool: Pool,
+  pool: Queryable,
   tenantId: string,
   runId: string,
   query: StepListQuery,
@@ -43,7 +43,7 @@ export async function listSteps(
  * from the run's start and its children. A step whose parent never arrived is a top-level step.
  */
 export async function getTimeline(
-  pool: Pool,
+  pool: Queryable,
   tenantId: string,
   runId: string,
 ): Promise<{ run: Run; steps: TimelineStep[] } | null> {

@@ -40,18 +40,27 @@ CREATE TABLE audit_head (
 -- it is only ever assumed by the migrating user, which therefore must be a member. Roles are per cluster,
 -- so databases on one server share it; a concurrent migration of another database may create it first.
 DO $$
+DECLARE
+  grant_hint text := format('as a superuser: GRANT agentrace_app TO %I', current_user);
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentrace_app') THEN
     BEGIN
       CREATE ROLE agentrace_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN
-      NULL;
+    EXCEPTION
+      WHEN duplicate_object OR unique_violation THEN NULL;
+      WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'role agentrace_app is missing and user % may not create it', current_user
+          USING HINT = 'as a superuser: CREATE ROLE agentrace_app NOLOGIN; then ' || grant_hint;
     END;
   END IF;
   -- From PostgreSQL 16 on, a membership may lack the SET option that SET ROLE needs.
   IF NOT pg_has_role(current_user, 'agentrace_app',
                      CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
-    EXECUTE format('GRANT agentrace_app TO %I', current_user);
+    BEGIN
+      EXECUTE format('GRANT agentrace_app TO %I', current_user);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'user % must be able to SET ROLE agentrace_app', current_user USING HINT = grant_hint;
+    END;
   END IF;
 END
 $$;
