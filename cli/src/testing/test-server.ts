@@ -15,13 +15,40 @@ export interface TestServer {
   otlpGrpcAddress: string;
   apiUrl: string;
   /** GET (or another method) on the query API with the admin key; parses the JSON body. */
-  api<T = unknown>(path: string, init?: RequestInit & { key?: string }): Promise<{ status: number; body: T; headers: Headers }>;
+  api<T = unknown>(
+    path: string,
+    init?: RequestInit & { key?: string },
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   close(): Promise<void>;
 }
 
 /** The whole server (receiver and query API) on loopback port 0, on a fresh database. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+  return serve(await createTestDatabase(), env, null);
+}
+
+/**
+ * A new server on the database, ports and keys of `previous`, once `previous.server.close()` has stopped
+ * it: a restart, as clients see one. Closing the new one drops the database.
+ */
+export async function restartTestServer(
+  previous: TestServer,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const { otlpHttp, otlpGrpc, api } = previous.server.ports;
+  const ports = {
+    AGENTRACE_OTLP_HTTP_PORT: String(otlpHttp),
+    AGENTRACE_OTLP_GRPC_PORT: String(otlpGrpc),
+    AGENTRACE_API_PORT: String(api),
+  };
+  return serve(previous.db, { ...ports, ...env }, previous);
+}
+
+async function serve(
+  db: TestDatabase,
+  env: Record<string, string>,
+  previous: TestServer | null,
+): Promise<TestServer> {
   const { config } = parseConfig([], {
     DATABASE_URL: db.url,
     AGENTRACE_OTLP_HTTP_PORT: '0',
@@ -31,13 +58,19 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const server = await startServer(config, pino({ level: 'silent' }));
-  const keys = server.bootstrapped!;
+  const created = server.bootstrapped;
+  const keys = previous ?? {
+    adminKey: created!.adminKey.key,
+    ingestKey: created!.ingestKey.key,
+    tenantId: created!.tenantId,
+    projectId: created!.projectId,
+  };
   const apiUrl = `http://127.0.0.1:${server.ports.api}`;
   return {
     db,
     server,
-    adminKey: keys.adminKey.key,
-    ingestKey: keys.ingestKey.key,
+    adminKey: keys.adminKey,
+    ingestKey: keys.ingestKey,
     tenantId: keys.tenantId,
     projectId: keys.projectId,
     otlpUrl: `http://127.0.0.1:${server.ports.otlpHttp}`,
@@ -46,7 +79,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async api<T>(path: string, init: RequestInit & { key?: string } = {}) {
       const res = await fetch(apiUrl + path, {
         ...init,
-        headers: { authorization: `Bearer ${init.key ?? keys.adminKey.key}`, ...(init.headers ?? {}) },
+        headers: { authorization: `Bearer ${init.key ?? keys.adminKey}`, ...(init.headers ?? {}) },
       });
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
