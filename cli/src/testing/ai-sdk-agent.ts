@@ -101,13 +101,22 @@ async function withTelemetry(
       : new OpenTelemetry({ tracer, runtimeContext: true });
   try {
     const text = await body({ isEnabled: true, integrations });
-    const root = memory.getFinishedSpans().find((span) => !span.parentSpanContext);
-    if (!root) throw new Error('the AI SDK ended no root span');
+    const root = await endedRoot(memory);
     await provider.forceFlush();
     return { traceId: root.spanContext().traceId, text };
   } finally {
     await provider.shutdown();
   }
+}
+
+/** The run's root span, once ended: a stream's result may settle just before its telemetry ends. */
+async function endedRoot(memory: InMemorySpanExporter) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const root = memory.getFinishedSpans().find((span) => !span.parentSpanContext);
+    if (root) return root;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the AI SDK ended no root span within 2 s');
 }
 
 /** Answers the first call with a tool call, the next with text. */
