@@ -73,6 +73,24 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(1).max(32).default(2),
     help: 'ingest transactions in flight at once',
   },
+  ingestSpansPerS: {
+    env: 'AGENTRACE_INGEST_SPANS_PER_S',
+    flag: 'ingest-spans-per-s',
+    schema: z.coerce.number().positive().default(50_000),
+    help: 'spans per second each tenant may ingest (burst: 2 s worth); beyond it 429 / UNAVAILABLE with a retry delay',
+  },
+  rateLimitRps: {
+    env: 'AGENTRACE_RATE_LIMIT_RPS',
+    flag: 'rate-limit-rps',
+    schema: z.coerce.number().positive().default(50),
+    help: 'query API requests per second per key (per client address without a valid key)',
+  },
+  rateLimitBurst: {
+    env: 'AGENTRACE_RATE_LIMIT_BURST',
+    flag: 'rate-limit-burst',
+    schema: z.coerce.number().int().positive().default(100),
+    help: 'query API requests a key may make at once before the per-second rate applies',
+  },
   pricingFile: {
     env: 'AGENTRACE_PRICING_FILE',
     flag: 'pricing-file',

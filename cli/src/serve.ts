@@ -7,6 +7,7 @@ import {
   createOtlpGrpcServer,
   createReceiverApp,
   IngestQueue,
+  IngestThrottle,
   listenGrpc,
   loadRedactionRules,
   Pricing,
@@ -59,6 +60,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     pricing: Pricing.load(config.pricingFile),
     redaction,
     metrics,
+    throttle: new IngestThrottle(config.ingestSpansPerS),
   });
   const receiver = await listen(
     createReceiverApp({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes }),
@@ -67,7 +69,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
   const grpcServer = createOtlpGrpcServer({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const otlpGrpc = await listenGrpc(grpcServer, config.host, config.otlpGrpcPort);
-  const api = await listen(createQueryApp({ pool: db.pool, logger }), config.apiPort, config.host);
+  const queryApp = createQueryApp({
+    pool: db.pool,
+    logger,
+    rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
+  });
+  const api = await listen(queryApp, config.apiPort, config.host);
   const ports = {
     otlpHttp: (receiver.address() as AddressInfo).port,
     otlpGrpc,

@@ -1,14 +1,17 @@
 import { errorHandler, HttpError } from '@agentrace/schemas';
-import type { Pool } from '@agentrace/store';
+import type { BucketLimits, Pool } from '@agentrace/store';
 import express from 'express';
 import type { Logger } from 'pino';
 import { requireUserKey } from './auth.ts';
+import { rateLimit } from './rate-limit.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 
 export interface QueryAppDeps {
   pool: Pool;
   logger: Logger;
+  /** Requests per second and burst per key (per address without a key); without it, no limit. */
+  rateLimit?: BucketLimits;
 }
 
 /**
@@ -18,6 +21,8 @@ export interface QueryAppDeps {
 export function createQueryApp(deps: QueryAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // First, so that every answer (health, 401, 404, errors) carries the X-RateLimit-* headers.
+  if (deps.rateLimit) app.use(rateLimit(deps.pool, deps.rateLimit));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -1,5 +1,6 @@
 export { IngestQueue, type IngestQueueOptions, QueueFullError } from './ingest-queue.ts';
 export { createIngestService, type IngestResult, type IngestService } from './ingest-service.ts';
+export { IngestThrottle } from './ingest-throttle.ts';
 export { ReceiverMetrics } from './metrics.ts';
 export { canonicalJson, sha256Tagged } from './normalize/canonical-json.ts';
 export { normalizeRequest } from './normalize/normalize-request.ts';

@@ -1,6 +1,7 @@
 import type { NativeStep } from '@agentrace/schemas';
 import type { Pool, Principal, StepOutcome } from '@agentrace/store';
 import type { IngestQueue } from './ingest-queue.ts';
+import type { IngestThrottle } from './ingest-throttle.ts';
 import type { ReceiverMetrics } from './metrics.ts';
 import { type NativeRunRef, normalizeNativeStep } from './normalize/normalize-native-step.ts';
 import { normalizeRequest } from './normalize/normalize-request.ts';
@@ -21,13 +22,16 @@ export interface IngestServiceDeps {
   pricing: Pricing;
   redaction: RedactorRules;
   metrics: ReceiverMetrics;
+  /** Spans per second per tenant; without it, no limit. */
+  throttle?: IngestThrottle;
 }
 
 export type IngestPrincipal = Extract<Principal, { kind: 'ingest' }>;
 
 /**
  * The ingest path shared by every transport (OTLP over HTTP and gRPC, native REST steps): normalize,
- * queue, wait for the commit. Throws QueueFullError when the receiver is overloaded.
+ * queue, wait for the commit. Throws ThrottledError when the tenant is over its rate (before any work) and
+ * QueueFullError when the receiver is overloaded.
  */
 export function createIngestService(deps: IngestServiceDeps) {
   const contextOf = (principal: IngestPrincipal) => ({
@@ -38,6 +42,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   });
   return {
     async ingest(principal: IngestPrincipal, request: DecodedRequest): Promise<IngestResult> {
+      deps.throttle?.admit(principal.tenantId, spanCount(request));
       const normalized = normalizeRequest(contextOf(principal), request);
       if (normalized.rejected > 0) deps.metrics.spansRejected.inc({ reason: 'invalid_span' }, normalized.rejected);
       const outcomes = await deps.queue.submit(normalized.records);
@@ -54,6 +59,7 @@ export function createIngestService(deps: IngestServiceDeps) {
 
     /** Native REST steps of one run (already validated), written in order; outcomes in the same order. */
     async ingestNativeSteps(principal: IngestPrincipal, run: NativeRunRef, steps: NativeStep[]): Promise<StepOutcome[]> {
+      deps.throttle?.admit(principal.tenantId, steps.length);
       const ctx = contextOf(principal);
       const outcomes = await deps.queue.submit(steps.map((step) => normalizeNativeStep(ctx, run, step)));
       const duplicates = outcomes.filter((o) => o.duplicate).length;
@@ -65,3 +71,6 @@ export function createIngestService(deps: IngestServiceDeps) {
 }
 
 export type IngestService = ReturnType<typeof createIngestService>;
+
+const spanCount = (request: DecodedRequest) =>
+  request.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0);

@@ -39,4 +39,5 @@ export {
   type NewTenant,
   setProjectRetention,
 } from './tenancy.ts';
+export { type BucketLimits, type Take, TokenBuckets } from './token-bucket.ts';
 export { APP_ROLE, inTransaction, withTenant } from './transaction.ts';

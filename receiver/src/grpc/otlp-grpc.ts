@@ -3,10 +3,12 @@ import { authenticateBearer, type Pool } from '@agentrace/store';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
 import type { IngestService } from '../ingest-service.ts';
+import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
 import { decodeProtobuf } from '../otlp/decode-protobuf.ts';
 import { UndecodableError } from '../otlp/decoded.ts';
 import { ExportTraceServiceResponseType } from '../otlp/otlp-proto.ts';
+import { unavailableWithRetryInfo } from './retry-info.ts';
 
 export interface OtlpGrpcDeps {
   pool: Pool;
@@ -80,6 +82,10 @@ async function handleExport(deps: OtlpGrpcDeps, call: grpc.ServerUnaryCall<Buffe
     return result.rejected > 0 ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: result.errorMessage } } : {};
   } catch (err) {
     // UNAVAILABLE is the retryable code: exporters back off and resend, nothing is lost.
+    if (err instanceof ThrottledError) {
+      deps.metrics.requestsRefused.inc({ reason: 'throttled' });
+      throw unavailableWithRetryInfo(err.message, err.retryAfterSeconds);
+    }
     if (err instanceof QueueFullError) {
       deps.metrics.requestsRefused.inc({ reason: 'overloaded' });
       throw fail(grpc.status.UNAVAILABLE, err.message);

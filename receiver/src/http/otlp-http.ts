@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
 import type { IngestResult, IngestService } from '../ingest-service.ts';
+import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
 import { decodeJson } from '../otlp/decode-json.ts';
 import { decodeProtobuf } from '../otlp/decode-protobuf.ts';
@@ -86,6 +87,12 @@ export function otlpHttpRouter(deps: OtlpHttpDeps): express.Router {
       try {
         result = await deps.ingest.ingest(res.locals.principal, decoded);
       } catch (err) {
+        // OTLP's throttling answer: exporters retry after Retry-After, so nothing is lost.
+        if (err instanceof ThrottledError) {
+          deps.metrics.requestsRefused.inc({ reason: 'throttled' });
+          res.setHeader('Retry-After', String(err.retryAfterSeconds));
+          return sendStatus(res, encoding, 429, err.message);
+        }
         if (err instanceof QueueFullError) {
           deps.metrics.requestsRefused.inc({ reason: 'overloaded' });
           res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));

@@ -15,6 +15,7 @@ import express, { type Response } from 'express';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
 import type { IngestPrincipal, IngestService } from '../ingest-service.ts';
+import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
 import type { NativeRunRef } from '../normalize/normalize-native-step.ts';
 import { runIdFor } from '../normalize/run-id.ts';
@@ -128,7 +129,10 @@ async function refuseStepIdsOfOtherRuns(pool: Pool, tenantId: string, runId: str
   throw stepIdConflict(steps.flatMap((s, i) => (s.step_id && taken.has(s.step_id) ? [i] : [])));
 }
 
-/** Writes through the shared queue; overload and write failures are a retryable 503, as on OTLP. */
+/**
+ * Writes through the shared queue; overload and write failures are a retryable 503, as on OTLP, and a
+ * tenant over its ingest rate a 429 with Retry-After.
+ */
 async function writeOrUnavailable(
   deps: NativeRestDeps,
   res: Response,
@@ -139,6 +143,11 @@ async function writeOrUnavailable(
   try {
     return await deps.ingest.ingestNativeSteps(principal, run, steps);
   } catch (err) {
+    if (err instanceof ThrottledError) {
+      deps.metrics.requestsRefused.inc({ reason: 'throttled' });
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      throw new HttpError('rate_limited', err.message);
+    }
     const overloaded = err instanceof QueueFullError;
     if (!overloaded) deps.logger.error({ err }, 'native steps write failed');
     deps.metrics.requestsRefused.inc({ reason: overloaded ? 'overloaded' : 'write_failed' });
