@@ -99,7 +99,7 @@ const agentrace = startAgentrace({ serviceName: 'model-gateway' });
 try {
   for (const [task, user, text] of REQUESTS) {
     const answer = await serve(task, user, text);
-    process.stdout.write(`  ${task.padEnd(6)} ${user}: ${answer.slice(0, 70)}\n`);
+    process.stdout.write(`  ${task.padEnd(6)} ${user}: ${answer}\n`);
   }
 } finally {
   await agentrace.shutdown();

