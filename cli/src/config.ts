@@ -103,6 +103,18 @@ export const SETTINGS = {
     schema: z.string().optional(),
     help: 'a JSON or YAML file that disables default redaction rules and adds key and value rules',
   },
+  retentionIntervalS: {
+    env: 'AGENTRACE_RETENTION_INTERVAL_S',
+    flag: 'retention-interval-s',
+    schema: z.coerce.number().int().min(0).default(3600),
+    help: 'seconds between retention passes (expired runs, audit rows past the audit retention); 0 turns them off',
+  },
+  auditRetentionDays: {
+    env: 'AGENTRACE_AUDIT_RETENTION_DAYS',
+    flag: 'audit-retention-days',
+    schema: z.coerce.number().int().min(1).default(365),
+    help: 'days audit rows are kept at least; only older ones are deleted',
+  },
   logLevel: {
     env: 'AGENTRACE_LOG_LEVEL',
     flag: 'log-level',
@@ -114,11 +126,22 @@ export const SETTINGS = {
 type Settings = typeof SETTINGS;
 export type Config = { [K in keyof Settings]: z.infer<Settings[K]['schema']> };
 
-/** Parses flags (which win) and environment variables once, or throws with every problem named. */
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): { config: Config; positionals: string[] } {
-  const options = Object.fromEntries(
-    Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
-  ) as Record<string, { type: 'string' }>;
+/** Flags of one command (`--tenant`, ...), beside the settings; the command validates their values. */
+export type CommandFlags = Record<string, { type: 'string' }>;
+
+/**
+ * Parses flags (which win) and environment variables once, or throws with every problem named. Flags in
+ * `commandFlags` are returned as they are, in `flags`.
+ */
+export function parseConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  commandFlags: CommandFlags = {},
+): { config: Config; positionals: string[]; flags: Record<string, string | undefined> } {
+  const options = {
+    ...commandFlags,
+    ...Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }])),
+  } as Record<string, { type: 'string' }>;
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   const raw: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS)) {
@@ -134,7 +157,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): { config: C
     });
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return { config: parsed.data as Config, positionals };
+  const flags = Object.fromEntries(Object.keys(commandFlags).map((f) => [f, values[f] as string | undefined]));
+  return { config: parsed.data as Config, positionals, flags };
 }
 
 /** The settings reference printed by --help. */

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
+import { AUDIT_FLAGS, AUDIT_USAGE, auditCommand } from './audit.ts';
 import { parseConfig, settingsHelp } from './config.ts';
 import { openDatabase } from './database.ts';
 import { runDemo } from './demo.ts';
 import { startServer } from './serve.ts';
 import { shutdownSignal } from './shutdown-signal.ts';
+import { KEYS_FLAGS, KEYS_USAGE, keysCommand } from './keys.ts';
 import { createTenantCommand } from './tenants.ts';
 
 const USAGE = `agentrace: observability for AI agents, on OpenTelemetry and PostgreSQL
@@ -16,6 +18,11 @@ Commands:
   migrate                 apply database migrations and exit
   demo                    run the example agents against the local server (started if none runs)
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
+  keys create|list|revoke create (the secret is shown once), list or revoke a tenant's keys [--json]
+  audit verify            check the audit log's hash chain of every tenant (or --tenant ID) [--json]
+
+${KEYS_USAGE}
+${AUDIT_USAGE}
 
 Settings (flags win over environment variables):
 ${settingsHelp()}
@@ -27,7 +34,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const json = argv.includes('--json');
-  const { config, positionals } = parseConfig(argv.filter((a) => a !== '--json'), process.env);
+  const { config, positionals, flags } = parseConfig(
+    argv.filter((a) => a !== '--json'),
+    process.env,
+    { ...KEYS_FLAGS, ...AUDIT_FLAGS },
+  );
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const [command, ...args] = positionals;
 
@@ -52,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       if (args[0] === 'create' && args[1]) return createTenantCommand(config, logger, args[1], json);
       process.stderr.write('usage: agentrace tenants create NAME [--json]\n');
       return 2;
+    case 'keys':
+      return keysCommand(config, logger, args, flags, json);
+    case 'audit':
+      return auditCommand(config, logger, args, flags, json);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

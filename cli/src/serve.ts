@@ -17,11 +17,14 @@ import { bootstrapDefaultTenant, type NewTenant, writeSteps } from '@agentrace/s
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
+import { startRetentionJob } from './retention-job.ts';
 
 export interface RunningServer {
   ports: { otlpHttp: number; otlpGrpc: number; api: number };
   /** The default tenant's keys when this start created them (printed once), else null. */
   bootstrapped: NewTenant | null;
+  /** The HTTP apps, for what they tell about themselves (their registered routes). */
+  apps: { api: ReturnType<typeof createQueryApp>; receiver: ReturnType<typeof createReceiverApp> };
   close(): Promise<void>;
 }
 
@@ -62,11 +65,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     metrics,
     throttle: new IngestThrottle(config.ingestSpansPerS),
   });
-  const receiver = await listen(
-    createReceiverApp({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes }),
-    config.otlpHttpPort,
-    config.host,
-  );
+  const receiverApp = createReceiverApp({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
+  const receiver = await listen(receiverApp, config.otlpHttpPort, config.host);
   const grpcServer = createOtlpGrpcServer({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const otlpGrpc = await listenGrpc(grpcServer, config.host, config.otlpGrpcPort);
   const queryApp = createQueryApp({
@@ -75,6 +75,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
   });
   const api = await listen(queryApp, config.apiPort, config.host);
+  const retention = startRetentionJob({
+    pool: db.pool,
+    intervalS: config.retentionIntervalS,
+    auditRetentionDays: config.auditRetentionDays,
+    logger,
+  });
   const ports = {
     otlpHttp: (receiver.address() as AddressInfo).port,
     otlpGrpc,
@@ -84,8 +90,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     ports,
     bootstrapped,
+    apps: { api: queryApp, receiver: receiverApp },
     async close() {
-      await Promise.all([closeServer(receiver), closeServer(api), closeGrpc(grpcServer)]);
+      await Promise.all([closeServer(receiver), closeServer(api), closeGrpc(grpcServer), retention.stop()]);
       await queue.drain();
       await db.close();
     },

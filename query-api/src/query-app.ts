@@ -2,8 +2,10 @@ import { errorHandler, HttpError } from '@agentrace/schemas';
 import type { BucketLimits, Pool } from '@agentrace/store';
 import express from 'express';
 import type { Logger } from 'pino';
-import { requireUserKey } from './auth.ts';
+import { accessControl } from './access-control.ts';
 import { rateLimit } from './rate-limit.ts';
+import { adminRouter } from './routes/admin.ts';
+import { auditRouter } from './routes/audit.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 
@@ -23,6 +25,8 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.disable('x-powered-by');
   // First, so that every answer (health, 401, 404, errors) carries the X-RateLimit-* headers.
   if (deps.rateLimit) app.use(rateLimit(deps.pool, deps.rateLimit));
+  // Every request, before any route: the endpoint's entry in the access table, the key, its role.
+  app.use(accessControl(deps.pool));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -34,9 +38,10 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
       throw new HttpError('unavailable', 'database unavailable');
     }
   });
-  app.use('/v1', requireUserKey(deps.pool));
   app.use(runsRouter(deps.pool));
   app.use(invocationsRouter(deps.pool));
+  app.use(adminRouter(deps.pool));
+  app.use(auditRouter(deps.pool));
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });

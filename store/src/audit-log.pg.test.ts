@@ -33,7 +33,8 @@ beforeEach(async () => {
   }
 });
 
-const verify = async () => AuditVerification.parse(await verifyAuditChain(db.pool, tenant.tenantId));
+const verify = async () =>
+  AuditVerification.parse(await inTransaction(db.pool, (tx) => verifyAuditChain(tx, tenant.tenantId)));
 const rowAt = async (seq: number) =>
   (
     await db.pool.query('SELECT id, hash, prev_hash FROM audit_log WHERE tenant_id = $1 AND seq = $2', [
@@ -73,6 +74,10 @@ describe('the audit chain', () => {
     await expect(
       appendAudit(db.pool, { tenantId: tenant.tenantId, actorKeyId: null, action: 'x.y', target: null }),
     ).rejects.toThrow(/transaction/);
+  });
+
+  it('verifies only inside a transaction, where it can hold appends back while it reads', async () => {
+    await expect(verifyAuditChain(db.pool, tenant.tenantId)).rejects.toThrow(/transaction/);
   });
 
   it('refuses an action that is not object.verb', async () => {

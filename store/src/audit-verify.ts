@@ -13,15 +13,21 @@ const MAX_PROBLEMS = 100;
  * Walks a tenant's audit chain in seq order and names each row that was edited (its hash or the next
  * row's link does not match its content), inserted (the next row links past it, or it lies beyond the
  * head) or deleted (a missing seq, at the start, in the middle or after the last row).
- * @example const report = await verifyAuditChain(pool, tenantId); if (!report.ok) console.log(report.problems);
+ * Call it inside a transaction (`withTenant`, `inTransaction`).
+ * @example const report = await inTransaction(pool, (tx) => verifyAuditChain(tx, tenantId));
  */
 export async function verifyAuditChain(db: Queryable, tenantId: string): Promise<AuditVerification> {
+  // Appends wait while the head is share-locked, so rows and head are read as of one moment; the lock
+  // lasts until the transaction ends, and outside one this throws.
+  await db.query('SAVEPOINT agentrace_audit_verify');
   const { rows: heads } = await db.query<{
     seq: number;
     hash: string;
     pruned_through_seq: number;
     pruned_hash: string;
-  }>('SELECT seq, hash, pruned_through_seq, pruned_hash FROM audit_head WHERE tenant_id = $1', [tenantId]);
+  }>('SELECT seq, hash, pruned_through_seq, pruned_hash FROM audit_head WHERE tenant_id = $1 FOR SHARE', [
+    tenantId,
+  ]);
   const head = heads[0] ?? { seq: 0, hash: GENESIS_HASH, pruned_through_seq: 0, pruned_hash: GENESIS_HASH };
   const problems: Problem[] = [];
   const report = (p: Problem) => {

@@ -36,6 +36,7 @@ export {
   createProject,
   createTenant,
   listProjects,
+  listTenants,
   type NewTenant,
   setProjectRetention,
 } from './tenancy.ts';

@@ -11,6 +11,7 @@ import { inTransaction } from './transaction.ts';
 
 const DAY_MS = 86_400_000;
 let db: TestDatabase;
+const verify = (tenantId: string) => inTransaction(db.pool, (tx) => verifyAuditChain(tx, tenantId));
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -100,7 +101,7 @@ describe('run retention', () => {
         ],
       },
     });
-    expect((await verifyAuditChain(db.pool, t.tenantId)).ok).toBe(true);
+    expect((await verify(t.tenantId)).ok).toBe(true);
   });
 
   it('works through many expired runs in batches, one tombstone per batch', async () => {
@@ -114,14 +115,14 @@ describe('run retention', () => {
   });
 
   it('does nothing, and audits nothing, when nothing expired', async () => {
-    const before = (await verifyAuditChain(db.pool, t.tenantId)).head.seq;
+    const before = (await verify(t.tenantId)).head.seq;
     expect(await applyRetention(db.pool, { now, auditRetentionDays: 365 })).toEqual({
       runs: 0,
       steps: 0,
       invocations: 0,
       auditRows: 0,
     });
-    expect((await verifyAuditChain(db.pool, t.tenantId)).head.seq).toBe(before);
+    expect((await verify(t.tenantId)).head.seq).toBe(before);
   });
 });
 
@@ -149,11 +150,11 @@ describe('audit retention', () => {
     const left = (await listAudit(db.pool, t.tenantId, { limit: 10 }, null)).data;
     expect(left.map((r) => r.target)).toEqual([null, 'young-2', 'young-1']);
     expect(left[0]).toMatchObject({ action: 'audit.pruned', details: { through_seq: 4, rows: 4 } });
-    expect(await verifyAuditChain(db.pool, t.tenantId)).toMatchObject({ ok: true, checked: 3 });
+    expect(await verify(t.tenantId)).toMatchObject({ ok: true, checked: 3 });
 
     // Deleting the oldest remaining row now looks like what it is, not like more pruning.
     await db.pool.query('DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 5', [t.tenantId]);
-    expect((await verifyAuditChain(db.pool, t.tenantId)).problems).toEqual([
+    expect((await verify(t.tenantId)).problems).toEqual([
       expect.objectContaining({ seq: 5, problem: 'deleted' }),
     ]);
   });

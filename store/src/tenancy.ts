@@ -64,6 +64,14 @@ export async function bootstrapDefaultTenant(
   return createTenant(pool, 'default', secrets);
 }
 
+/** The tenants' ids and names, oldest first (for operators' commands, which work across tenants). */
+export async function listTenants(db: Queryable): Promise<{ tenant_id: string; name: string }[]> {
+  const { rows } = await db.query<{ tenant_id: string; name: string }>(
+    'SELECT id AS tenant_id, name FROM tenant ORDER BY created_at, id',
+  );
+  return rows;
+}
+
 const PROJECT_COLUMNS = `id AS project_id, name, retention_days, ${TIMESTAMP_TEXT('created_at')} AS created_at`;
 const toProject = (row: Project): Project => ({ ...row, created_at: toApiTime(row.created_at) });
 

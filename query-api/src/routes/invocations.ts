@@ -1,5 +1,5 @@
 import { InvocationListQuery } from '@agentrace/schemas';
-import { decodeTimeCursor, listInvocations, type Pool } from '@agentrace/store';
+import { decodeTimeCursor, listInvocations, type Pool, withTenant } from '@agentrace/store';
 import { Router } from 'express';
 import { principalOf } from '../auth.ts';
 import { parseCursor, parseQuery } from '../parse-request.ts';
@@ -10,7 +10,8 @@ export function invocationsRouter(pool: Pool): Router {
   router.get('/v1/invocations', async (req, res) => {
     const query = parseQuery(InvocationListQuery, req.query as Record<string, unknown>);
     const after = parseCursor(query.cursor, decodeTimeCursor);
-    res.json(await listInvocations(pool, principalOf(res).tenantId, query, after));
+    const { tenantId } = principalOf(res);
+    res.json(await withTenant(pool, tenantId, (db) => listInvocations(db, tenantId, query, after)));
   });
   return router;
 }
