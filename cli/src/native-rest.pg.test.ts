@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, sha256Tagged } from '@agentrace/receiver';
-import { AssignedSteps, ErrorEnvelope, Invocation, listOf, Run, Step } from '@agentrace/schemas';
+import {
+  AssignedSteps,
+  canonicalJson,
+  ErrorEnvelope,
+  Invocation,
+  listOf,
+  Run,
+  Step,
+  sha256Tagged,
+} from '@agentrace/schemas';
 import { createKey, createTenant, type NewTenant } from '@agentrace/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSpans, otlpExporter, recordAgentRun, recordingTracer } from './testing/otel-client.ts';

@@ -2,7 +2,6 @@ export { IngestQueue, type IngestQueueOptions, QueueFullError } from './ingest-q
 export { createIngestService, type IngestResult, type IngestService } from './ingest-service.ts';
 export { IngestThrottle } from './ingest-throttle.ts';
 export { ReceiverMetrics } from './metrics.ts';
-export { canonicalJson, sha256Tagged } from './normalize/canonical-json.ts';
 export { normalizeRequest } from './normalize/normalize-request.ts';
 export { normalizeSpan } from './normalize/normalize-span.ts';
 export { decodeJson } from './otlp/decode-json.ts';

@@ -1,8 +1,8 @@
+import { canonicalJson } from '@agentrace/schemas';
 import type { StepRecord } from '@agentrace/store';
 import type { DecodedRequest } from '../otlp/decoded.ts';
 import { spanRejection } from '../otlp/validate-span.ts';
 import { RedactionLog, redactValue } from '../redact/redactor.ts';
-import { canonicalJson } from './canonical-json.ts';
 import { type NormalizeContext, normalizeSpan } from './normalize-span.ts';
 
 export interface NormalizedRequest {

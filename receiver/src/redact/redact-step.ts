@@ -1,5 +1,4 @@
-import type { RedactionMeta } from '@agentrace/schemas';
-import { canonicalJson, sha256Tagged } from '../normalize/canonical-json.ts';
+import { canonicalJson, type RedactionMeta, sha256Tagged } from '@agentrace/schemas';
 import { RedactionLog, type RedactorRules, redactString, redactValue } from './redactor.ts';
 
 /** Everything of a step that is stored and can hold text, before redaction. */
