@@ -6,7 +6,10 @@ import { z } from 'zod';
 const Millis = z.coerce.number().int().positive();
 const Count = z.coerce.number().int().positive();
 
-/** The options of `startAgentrace`; each one left out is read from the environment (see `ENV`). */
+/**
+ * The options of `startAgentrace`; each one left out is read from the environment (see `ENV`).
+ * @example const options: AgentraceOptions = { endpoint: 'http://127.0.0.1:4318', apiKey: key, serviceName: 'planner' };
+ */
 export const AgentraceOptions = z.strictObject({
   /** The receiver's OTLP/HTTP base URL; `/v1/traces` is appended. */
   endpoint: z.url().optional(),
@@ -38,6 +41,7 @@ export type AgentraceOptions = z.input<typeof AgentraceOptions>;
 /**
  * The environment variables of each option, first found wins (an option passed in code wins over all):
  * ours, then the OTel SDK's standard ones.
+ * @example ENV.apiKey // ['AGENTRACE_API_KEY', 'AGENTRACE_INGEST_KEY']
  */
 export const ENV = {
   endpoint: ['AGENTRACE_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
@@ -62,6 +66,10 @@ export const ENV = {
 const TRACES_ENDPOINT_ENV = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT';
 const KEY_VALUE_LISTS: ReadonlySet<string> = new Set(['headers', 'resourceAttributes']);
 
+/**
+ * The resolved settings, every one decided.
+ * @example const { tracesUrl, spool } = resolveConfig({}, process.env);
+ */
 export interface ExporterConfig {
   tracesUrl: string;
   headers: Record<string, string>;

@@ -12,7 +12,10 @@ import { postOtlp } from './otlp-post.ts';
 import { Spool } from './spool.ts';
 import { SpoolingExporter } from './spooling-exporter.ts';
 
-/** What the spool holds and what it lost; null when the spool is off or unusable. */
+/**
+ * What the spool holds and what it lost; null when the spool is off or unusable.
+ * @example const stats: DeliveryStats = agentrace.stats(); if (stats?.droppedSpans) alert('spans lost');
+ */
 export type DeliveryStats = ReturnType<SpoolingExporter['stats']> | null;
 
 /** The first replay retry waits this long; later ones double it up to the configured maximum. */

@@ -6,7 +6,10 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { type AgentraceOptions, resolveConfig } from './config.ts';
 import { AgentraceSpanProcessor, type DeliveryStats } from './span-processor.ts';
 
-/** The running pipeline `startAgentrace` returns. */
+/**
+ * The running pipeline `startAgentrace` returns.
+ * @example const agentrace: Agentrace = startAgentrace(); process.on('SIGTERM', () => agentrace.shutdown());
+ */
 export interface Agentrace {
   provider: BasicTracerProvider;
   /** Exports what has finished and replays the spool while the receiver answers. */

@@ -19,6 +19,10 @@ const FileArtifact = z.strictObject({
     .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits')
     .optional(),
 });
+/**
+ * A file reference for `attachArtifact`: `uri` is required, the rest is recorded when given.
+ * @example const report: FileArtifact = { uri: 'file:///tmp/report.md', mediaType: 'text/markdown' };
+ */
 export type FileArtifact = z.input<typeof FileArtifact>;
 
 /**

@@ -1,4 +1,7 @@
-/** The failure types of a tool or artifact invocation (`error.type`), as the invocation stats group them. */
+/**
+ * The failure types of a tool or artifact invocation (`error.type`), as the invocation stats group them.
+ * @example const type: InvocationErrorType = 'timeout';
+ */
 export type InvocationErrorType = 'timeout' | 'validation' | 'permission' | 'execution';
 
 /**

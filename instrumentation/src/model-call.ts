@@ -17,6 +17,10 @@ const ModelCallSpec = z.strictObject({
   /** The GenAI operation (`gen_ai.operation.name`), `chat` unless said. */
   operation: z.enum(['chat', 'text_completion', 'generate_content', 'embeddings']).default('chat'),
 });
+/**
+ * What a model call is for and where it goes.
+ * @example const spec: ModelCallSpec = { taskType: 'safety', provider: 'anthropic', model: 'claude-haiku-4-5' };
+ */
 export type ModelCallSpec = z.input<typeof ModelCallSpec> & { taskType: TaskType };
 
 /**

@@ -2,7 +2,11 @@ import { z } from 'zod';
 
 const Count = z.number().int().nonnegative();
 
-/** What a model call's result says about it. Every field is optional. */
+/**
+ * What a model call's result says about it, as an `extract` function of `traceModelCall` returns it.
+ * Every field is optional.
+ * @example const usage: ModelUsage = { inputTokens: 812, outputTokens: 64, responseModel: 'gpt-4o-2024-08-06' };
+ */
 export const ModelUsage = z.strictObject({
   inputTokens: Count.optional(),
   outputTokens: Count.optional(),

@@ -18,9 +18,16 @@ const RunOptions = z.strictObject({
   /** An explicit run id (a UUID is kept as it is, anything else is hashed into one); else the trace is the run. */
   runId: z.string().min(1).optional(),
 });
+/**
+ * The options of `run()`; all are optional.
+ * @example const options: RunOptions = { agent: 'planner', sessionId: 's-1', tags: { env: 'prod' } };
+ */
 export type RunOptions = z.input<typeof RunOptions>;
 
-/** The run being recorded, as `run()` hands it to its function. */
+/**
+ * The run being recorded, as `run()` hands it to its function.
+ * @example await run('triage', {}, ({ traceId }) => log.info({ traceId }, 'triage started'));
+ */
 export interface RunHandle {
   /** The run's trace id: `GET /v1/runs?trace_id=<traceId>` finds it. */
   traceId: string;

@@ -17,6 +17,10 @@ const StepArguments = z.object({
     })
     .default({}),
 });
+/**
+ * The options of `step()`.
+ * @example const options: StepOptions = { tick: 12, attributes: { 'world.agents': 3 } };
+ */
 export type StepOptions = z.input<typeof StepArguments>['options'];
 
 /**

@@ -3,7 +3,10 @@ import { parseArguments } from './call-site.ts';
 
 const registered = new Set<string>(KNOWN_TASK_TYPES);
 
-/** A known task type, or one registered with `registerTaskType`. */
+/**
+ * A known task type, or one registered with `registerTaskType`.
+ * @example const taskType: TaskType = 'coach';
+ */
 export type TaskType = KnownTaskType | (string & {});
 
 /**

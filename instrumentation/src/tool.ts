@@ -22,6 +22,10 @@ const ToolArguments = z.object({
     })
     .default({}),
 });
+/**
+ * The options of `traceTool()`.
+ * @example const options: ToolOptions = { artifactId: 'service:price-oracle', method: 'quote', invoker: 'buyer-1' };
+ */
 export type ToolOptions = z.input<typeof ToolArguments>['options'];
 
 /**

@@ -1,6 +1,9 @@
 import { type Tracer, trace } from '@opentelemetry/api';
 
-/** The instrumentation scope name our spans carry. */
+/**
+ * The instrumentation scope name our spans carry, to tell them from other instrumentations' spans.
+ * @example const ours = spans.filter((s) => s.instrumentationScope.name === SCOPE_NAME);
+ */
 export const SCOPE_NAME = '@agentrace/instrumentation';
 
 /**
