@@ -27,7 +27,7 @@ export const AgentraceOptions = z.strictObject({
   maxQueueSpans: Count.optional(),
   /** Spans per export request at most. */
   maxBatchSpans: Count.optional(),
-  /** Time one export request (with the OTLP exporter's own retries) may take before its batch is spooled. */
+  /** Time one export request may take; a batch whose request fails or times out is spooled. */
   exportTimeoutMs: Millis.optional(),
   /** Where undelivered spans wait on disk. */
   spoolDir: z.string().min(1).optional(),

@@ -8,13 +8,14 @@ import {
   captureDiag,
   copySegments,
   eventually,
+  expectRunThroughApi,
   expectStoredOnce,
   SPANS_PER_RUN,
   segmentFiles,
   tempDir,
 } from './testing/spool-fixtures.ts';
 
-// Short enough that the OTLP exporter's own retries give up quickly when nothing listens.
+// Short, so that a request to a receiver that does not answer gives up quickly.
 const FAST = { exportTimeoutMs: 500, batchDelayMs: 20, serviceName: 'delivery-test' };
 
 const started: Agentrace[] = [];
@@ -54,6 +55,7 @@ describe('the exporter with the receiver down, then back', () => {
       expect(agentrace.stats()).toMatchObject({ pendingSpans: 0, pendingBytes: 0 });
       expect(segmentFiles(spoolDir)).toEqual([]);
       await expectStoredOnce(second, traceIds);
+      await expectRunThroughApi(second, traceIds[0]!);
 
       // The same requests replayed once more (a crash after sending, before the spool knew) change nothing.
       await agentrace.shutdown();
@@ -91,6 +93,32 @@ describe('the exporter with the receiver down, then back', () => {
       await eventually(() => expectStoredOnce(second, traceIds));
       await eventually(async () => expect(segmentFiles(spoolDir)).toEqual([]));
       expect(next.stats()).toMatchObject({ pendingSpans: 0 });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('spools every span of a busy agent, with the default timeouts: none is lost in the batch queue', async () => {
+    const first = await startTestServer();
+    await first.server.close();
+    const agentrace = start({
+      endpoint: first.otlpUrl,
+      apiKey: first.ingestKey,
+      spoolDir: tempDir(),
+      maxQueueSpans: 256,
+    });
+    const traceIds: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      traceIds.push(await agentRun(`busy ${i}`));
+      await new Promise((resolve) => setImmediate(resolve)); // an agent's own I/O turn
+    }
+    await agentrace.forceFlush();
+    expect(agentrace.stats()).toMatchObject({ pendingSpans: 200 * SPANS_PER_RUN, droppedSpans: 0 });
+
+    const second = await restartTestServer(first);
+    try {
+      await agentrace.forceFlush();
+      await expectStoredOnce(second, traceIds);
     } finally {
       await second.close();
     }
@@ -140,6 +168,26 @@ describe('the exporter with the receiver down, then back', () => {
       }
     } finally {
       diagnostics.stop();
+    }
+  });
+});
+
+describe('the exporter with the spool off', () => {
+  it('delivers through the official OTLP exporter', async () => {
+    const receiver = await startTestServer();
+    try {
+      const agentrace = start({
+        ...FAST,
+        endpoint: receiver.otlpUrl,
+        apiKey: receiver.ingestKey,
+        spoolMaxBytes: 0,
+      });
+      const traceId = await agentRun('no spool');
+      await agentrace.forceFlush();
+      expect(agentrace.stats()).toBeNull();
+      await expectStoredOnce(receiver, [traceId]);
+    } finally {
+      await receiver.close();
     }
   });
 });

@@ -8,7 +8,6 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { type AgentraceOptions, type ExporterConfig, resolveConfig } from './config.ts';
-import { postOtlp } from './otlp-post.ts';
 import { Spool } from './spool.ts';
 import { SpoolingExporter } from './spooling-exporter.ts';
 
@@ -23,8 +22,9 @@ const INITIAL_BACKOFF_MS = 250;
 
 /**
  * The agentrace delivery pipeline as one SpanProcessor, for a TracerProvider you set up yourself: a
- * BatchSpanProcessor with a short delay over the OTLP http/protobuf exporter, with the durable spool
- * behind it (`SpoolingExporter`). `startAgentrace` uses it; add it to your own provider when you have one.
+ * BatchSpanProcessor with a short delay over an OTLP http/protobuf exporter with the durable spool
+ * (`SpoolingExporter`), or over the official OTLP exporter when the spool is off. `startAgentrace` uses
+ * it; add it to your own provider when you have one.
  * @example
  * const provider = new BasicTracerProvider({ spanProcessors: [createAgentraceSpanProcessor(), myProcessor] });
  */
@@ -34,24 +34,22 @@ export class AgentraceSpanProcessor implements SpanProcessor {
 
   constructor(private readonly config: ExporterConfig) {
     const target = { url: config.tracesUrl, headers: config.headers, timeoutMs: config.exportTimeoutMs };
-    const live = new OTLPTraceExporter({
-      url: target.url,
-      headers: target.headers,
-      timeoutMillis: target.timeoutMs,
-    });
     const spool = openSpool(config);
     this.spooling =
       spool &&
-      new SpoolingExporter(live, spool, {
-        post: (payload) => postOtlp(target, payload),
+      new SpoolingExporter(target, spool, {
         initialBackoffMs: INITIAL_BACKOFF_MS,
         maxBackoffMs: config.spool!.maxBackoffMs,
       });
-    this.batch = new BatchSpanProcessor(this.spooling ?? live, {
+    // Without a spool: the official exporter, with its own in-memory retries.
+    const exporter =
+      this.spooling ??
+      new OTLPTraceExporter({ url: target.url, headers: target.headers, timeoutMillis: target.timeoutMs });
+    this.batch = new BatchSpanProcessor(exporter, {
       scheduledDelayMillis: config.batchDelayMs,
       maxQueueSize: config.maxQueueSpans,
       maxExportBatchSize: config.maxBatchSpans,
-      // Beyond the exporter's own deadline, room to write the batch to the spool.
+      // Beyond the request's own deadline, room to write the batch to the spool.
       exportTimeoutMillis: config.exportTimeoutMs + 5000,
     });
   }
@@ -78,9 +76,9 @@ export class AgentraceSpanProcessor implements SpanProcessor {
    * stay on disk and are replayed by the next start with the same spool directory.
    */
   async shutdown(): Promise<void> {
-    await this.batch.shutdown().catch(reportUndelivered);
+    await this.batch.forceFlush().catch(reportUndelivered);
     await this.spooling?.replay(Date.now() + this.config.exportTimeoutMs);
-    await this.spooling?.close();
+    await this.batch.shutdown().catch(reportUndelivered);
   }
 
   stats(): DeliveryStats {
