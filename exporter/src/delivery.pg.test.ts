@@ -1,5 +1,5 @@
 import { listOf, Run } from '@agentrace/schemas';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { restartTestServer, startTestServer } from '../../cli/src/testing/test-server.ts';
 import { type Agentrace, startAgentrace } from './start-agentrace.ts';
 import {
@@ -10,6 +10,7 @@ import {
   eventually,
   expectRunThroughApi,
   expectStoredOnce,
+  removeTempDirs,
   SPANS_PER_RUN,
   segmentFiles,
   tempDir,
@@ -27,6 +28,7 @@ function start(options: Parameters<typeof startAgentrace>[0]): Agentrace {
 afterEach(async () => {
   for (const agentrace of started.splice(0)) await agentrace.shutdown();
 });
+afterAll(removeTempDirs);
 
 describe('the exporter with the receiver down, then back', () => {
   it('spools the spans to disk while it is down and stores each exactly once when it is back', async () => {

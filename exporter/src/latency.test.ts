@@ -1,8 +1,10 @@
 import { createServer } from 'node:net';
 import { run, step, traceTool } from '@agentrace/instrumentation';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startAgentrace } from './start-agentrace.ts';
-import { tempDir } from './testing/spool-fixtures.ts';
+import { removeTempDirs, tempDir } from './testing/spool-fixtures.ts';
+
+afterAll(removeTempDirs);
 
 /** A loopback port with nothing listening on it: a receiver that is down. */
 async function closedPort(): Promise<number> {

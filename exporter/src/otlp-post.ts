@@ -1,5 +1,5 @@
 /** The HTTP statuses an OTLP exporter may retry (OTLP spec); every other failure status is final. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 export type PostOutcome =
   | { kind: 'accepted' }

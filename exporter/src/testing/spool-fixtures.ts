@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,18 @@ export function agentRun(label: string): Promise<string> {
   });
 }
 
-export const tempDir = () => mkdtempSync(path.join(tmpdir(), 'agentrace-exporter-test-'));
+const tempDirs: string[] = [];
+
+/** A fresh directory under the OS temp dir, removed by `removeTempDirs`. */
+export function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'agentrace-exporter-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg'));
 
