@@ -125,7 +125,7 @@ export function redactValue(
  * string's path, since a JSONPath cannot point inside a string.
  */
 function redactText(text: string, path: string, log: RedactionLog, rules: RedactorRules): string {
-  const json = jsonContainerIn(text);
+  const json = hasSecretJsonKey(text, rules) ? jsonContainerIn(text) : undefined;
   if (json === undefined) return redactString(text, path, log, rules);
   const inner = new RedactionLog();
   const redacted = redactValue(json, path, inner, rules);
@@ -133,6 +133,29 @@ function redactText(text: string, path: string, log: RedactionLog, rules: Redact
   for (const ruleId of inner.ruleIdsSeen()) log.record(path, ruleId);
   return JSON.stringify(redacted);
 }
+
+// A quoted string followed by a colon, written as an unrolled loop (fast on long strings).
+const JSON_KEY = /"([^"\\]*(?:\\.[^"\\]*)*)"\s*:/g;
+
+/**
+ * Whether `text` may be JSON with a key that a key rule matches: a scan of its `"key":` pairs, much
+ * cheaper than parsing every message and argument string only to find nothing (the common case).
+ */
+function hasSecretJsonKey(text: string, rules: RedactorRules): boolean {
+  if (!OPENS_JSON_CONTAINER.test(text)) return false;
+  for (const [, quoted] of text.matchAll(JSON_KEY)) {
+    if (keyRuleOf(quoted!.includes('\\') ? unescapeJsonKey(quoted!) : quoted!, rules)) return true;
+  }
+  return false;
+}
+
+const unescapeJsonKey = (quoted: string): string => {
+  try {
+    return JSON.parse(`"${quoted}"`) as string;
+  } catch {
+    return quoted;
+  }
+};
 
 const OPENS_JSON_CONTAINER = /^\s*[[{]/;
 const CLOSES_JSON_CONTAINER = /[\]}]\s*$/;

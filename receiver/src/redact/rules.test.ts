@@ -145,6 +145,12 @@ describe('strings that hold JSON (tool arguments, messages)', () => {
     });
   });
 
+  it('finds a secret key written with JSON escapes', () => {
+    const log = new RedactionLog();
+    const out = redactValue('{"pass\\u0077ord":"hunter2-x"}', '$.a', log) as string;
+    expect(JSON.parse(out)).toEqual({ password: '[REDACTED:denylist.key]' });
+  });
+
   it('keeps a JSON string without secrets byte for byte', () => {
     const log = new RedactionLog();
     const text = '{ "q": "otel",  "limit": 5 }';
