@@ -95,6 +95,23 @@ function runWithSecrets(): ReadableSpan[] {
 const leaks = (text: string) =>
   Object.entries(SECRETS).flatMap(([name, secret]) => (text.includes(secret) ? [name] : []));
 
+/** The secrets found in each table of the test database, by table (all of them, not only run and step). */
+async function leaksByTable(s: TestServer): Promise<Record<string, string[]>> {
+  const { rows: tables } = await s.db.pool.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
+  );
+  expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['run', 'step', 'invocation']));
+  const found: Record<string, string[]> = {};
+  for (const { name } of tables) {
+    const { rows } = await s.db.pool.query<{ dump: string | null }>(
+      `SELECT string_agg(t::text, '') AS dump FROM "${name}" t`,
+    );
+    const names = leaks(rows[0]!.dump ?? '');
+    if (names.length > 0) found[name] = names;
+  }
+  return found;
+}
+
 describe('redaction end to end: real OTel SDK and OTLP exporter, secrets everywhere', () => {
   let s: TestServer;
   let run: Run;
@@ -120,16 +137,7 @@ describe('redaction end to end: real OTel SDK and OTLP exporter, secrets everywh
   });
 
   it('stores no byte of any secret, in any table', async () => {
-    const { rows: tables } = await s.db.pool.query<{ name: string }>(
-      `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
-    );
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['run', 'step', 'invocation']));
-    for (const { name } of tables) {
-      const { rows } = await s.db.pool.query<{ dump: string | null }>(
-        `SELECT string_agg(t::text, '') AS dump FROM "${name}" t`,
-      );
-      expect(leaks(rows[0]!.dump ?? ''), `table ${name}`).toEqual([]);
-    }
+    expect(await leaksByTable(s)).toEqual({});
   });
 
   it('answers no secret from runs, steps, timeline and invocations', async () => {
@@ -205,6 +213,78 @@ describe('redaction end to end: real OTel SDK and OTLP exporter, secrets everywh
         `sha256:${createHash('sha256').update(canonicalJson(step.payload)).digest('hex')}`,
       );
     }
+  });
+});
+
+describe('redaction end to end: native REST runs and steps', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(s.otlpUrl + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.ingestKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as { run_id: string } };
+  };
+  const get = (path: string) =>
+    fetch(s.apiUrl + path, { headers: { authorization: `Bearer ${s.adminKey}` } });
+
+  it('stores and answers none of the secrets of a run, its tags and its steps', async () => {
+    const created = await post('/v1/runs', {
+      name: `nightly sync with ${SECRETS.github}`,
+      tags: { env: 'prod', deploy_token: SECRETS.tagSecret, note: `aws ${SECRETS.awsKeyId}` },
+    });
+    expect(created.status).toBe(201);
+    const runId = created.body.run_id;
+    const steps = await post(`/v1/runs/${runId}/steps`, {
+      steps: [
+        {
+          type: 'tool',
+          name: `fetch with Bearer ${SECRETS.bearer}`,
+          schema_version: 1,
+          ts: '2026-01-01T00:00:00.000Z',
+          tool_name: `curl ${SECRETS.google}`,
+          error: {
+            type: 'HttpError',
+            message: `401 for ${SECRETS.openai}`,
+            stack: `HttpError: 401\n  key=${SECRETS.anthropic}`,
+          },
+          payload: {
+            input: {
+              url: `https://svc:${SECRETS.urlPassword}@api.internal/x`,
+              args: JSON.stringify({ api_key: SECRETS.plainUnderKey }),
+            },
+            output: { body: `token ${SECRETS.jwt}` },
+          },
+        },
+      ],
+    });
+    expect(steps.status).toBe(200);
+
+    expect(await leaksByTable(s)).toEqual({});
+    for (const path of [
+      `/v1/runs/${runId}`,
+      `/v1/runs/${runId}/steps`,
+      `/v1/runs/${runId}/timeline`,
+      `/v1/invocations?run_id=${runId}`,
+    ]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      expect(leaks(await res.text()), path).toEqual([]);
+    }
+    const run = Run.parse(await (await get(`/v1/runs/${runId}`)).json());
+    expect(run.name).toBe('nightly sync with [REDACTED:pattern.github_token]');
+    expect(run.tags).toEqual({
+      env: 'prod',
+      deploy_token: '[REDACTED:denylist.key]',
+      note: 'aws [REDACTED:pattern.aws_access_key]',
+    });
   });
 });
 

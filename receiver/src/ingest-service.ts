@@ -7,6 +7,7 @@ import { type NativeRunRef, normalizeNativeStep } from './normalize/normalize-na
 import { normalizeRequest } from './normalize/normalize-request.ts';
 import type { DecodedRequest } from './otlp/decoded.ts';
 import type { Pricing } from './pricing/pricing.ts';
+import { redactRunLabels } from './redact/redact-step.ts';
 import type { RedactorRules } from './redact/redactor.ts';
 
 export interface IngestResult {
@@ -55,6 +56,11 @@ export function createIngestService(deps: IngestServiceDeps) {
         rejected: normalized.rejected,
         errorMessage: normalized.reasons.join('; '),
       };
+    },
+
+    /** A run's name and tags declared over native REST, redacted like its steps before they are stored. */
+    redactRun(run: { name: string; tags: Record<string, string> }) {
+      return redactRunLabels(deps.redaction, run);
     },
 
     /** Native REST steps of one run (already validated), written in order; outcomes in the same order. */

@@ -63,4 +63,16 @@ export function redactStep<F extends object>(
   };
 }
 
+/**
+ * A run's own name and tags, as declared over native REST, by the same rules (a run keeps no
+ * redaction_meta: its steps do).
+ */
+export function redactRunLabels(rules: RedactorRules, run: { name: string; tags: Record<string, string> }) {
+  const log = new RedactionLog();
+  return {
+    name: redactString(run.name, '$.name', log, rules),
+    tags: redactValue(run.tags, '$.tags', log, rules) as Record<string, string>,
+  };
+}
+
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

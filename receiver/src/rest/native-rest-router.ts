@@ -47,12 +47,13 @@ export function nativeRestRouter(deps: NativeRestDeps): express.Router {
     const body = parseBody(CreateRunBody, req.body);
     // With a trace, the run is the one the trace's spans land in (their run id is derived the same way).
     const runId = body.trace_id ? runIdFor(principal.tenantId, body.trace_id, undefined) : randomUUID();
+    const labels = deps.ingest.redactRun({ name: body.name, tags: body.tags ?? {} });
     const declared = await declareRun(deps.pool, {
       tenantId: principal.tenantId,
       projectId: principal.projectId,
       runId,
-      name: body.name,
-      tags: body.tags ?? {},
+      name: labels.name,
+      tags: labels.tags,
       parentRunId: body.parent_run_id ?? null,
       traceId: body.trace_id ? Buffer.from(body.trace_id, 'hex') : null,
       startedAt: body.started_at ?? new Date().toISOString(),
