@@ -1,2 +1,3 @@
 export { HttpError } from '@agentrace/schemas';
 export { createQueryApp, type QueryAppDeps } from './query-app.ts';
+export { diffRuns, type RunWithSteps } from './diff/diff-runs.ts';

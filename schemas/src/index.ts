@@ -17,6 +17,17 @@ export {
   StepStatus,
   StepType,
 } from './domain.ts';
+export {
+  DIFF_METRICS,
+  type DiffMetric,
+  DiffOp,
+  DiffQuery,
+  DiffStep,
+  MetricDelta,
+  NormalizeProfile,
+  RunDiff,
+  StepChange,
+} from './diff.ts';
 export { ErrorCode, ErrorEnvelope, HTTP_STATUS_OF } from './errors.ts';
 export {
   ApiKey,

@@ -14,7 +14,7 @@ export {
 } from './native-runs.ts';
 export { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 export { decodeTimeCursor, getRun, listRuns, type Page, type TimeKey } from './run-queries.ts';
-export { decodeSeqCursor, getTimeline, listSteps } from './step-queries.ts';
+export { decodeSeqCursor, getRunWithSteps, getTimeline, listSteps } from './step-queries.ts';
 export {
   authenticateBearer,
   authenticateKey,

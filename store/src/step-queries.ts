@@ -49,11 +49,7 @@ export async function getTimeline(
 ): Promise<{ run: Run; steps: TimelineStep[] } | null> {
   const run = await getRun(pool, tenantId, runId);
   if (!run) return null;
-  const { rows } = await pool.query<StepRow & { parent_span_hex: string | null }>(
-    `SELECT ${STEP_COLUMNS}, encode(s.parent_span_id, 'hex') AS parent_span_hex
-     FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`,
-    [tenantId, runId],
-  );
+  const rows = await runStepRows(pool, tenantId, runId);
   const runStart = microsOf(run.started_at);
   const steps = rows.map(toStep);
   const byId = new Map<string, TimelineStep>();
@@ -76,6 +72,23 @@ export async function getTimeline(
   // keep the parent first, and seq breaks the remaining ties.
   timeline.sort((a, b) => a.offset_ms - b.offset_ms || a.depth - b.depth || a.seq - b.seq);
   return { run, steps: timeline };
+}
+
+/**
+ * Every step of a run in seq order (a diff reads whole runs), or null when the tenant has no such run.
+ * @example const run = await getRunWithSteps(pool, tenantId, runId) // { run, steps } | null
+ */
+export async function getRunWithSteps(pool: Queryable, tenantId: string, runId: string): Promise<{ run: Run; steps: Step[] } | null> {
+  const run = await getRun(pool, tenantId, runId);
+  return run ? { run, steps: (await runStepRows(pool, tenantId, runId)).map(toStep) } : null;
+}
+
+async function runStepRows(pool: Queryable, tenantId: string, runId: string): Promise<StepRow[]> {
+  const { rows } = await pool.query<StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`,
+    [tenantId, runId],
+  );
+  return rows;
 }
 
 function depthOf(node: TimelineStep, byId: Map<string, TimelineStep>): number {
