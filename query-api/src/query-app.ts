@@ -9,6 +9,7 @@ import { auditRouter } from './routes/audit.ts';
 import { diffRouter } from './routes/diff.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
+import { statsRouter } from './routes/stats.ts';
 
 export interface QueryAppDeps {
   pool: Pool;
@@ -42,6 +43,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(runsRouter(deps.pool));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));
+  app.use(statsRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
   app.use(() => {

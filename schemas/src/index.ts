@@ -55,6 +55,12 @@ export {
 } from './query.ts';
 export { KNOWN_TASK_TYPES, KnownTaskType, TaskTypeName } from './task-types.ts';
 export {
+  ArtifactStatsQuery,
+  InvocationStatsQuery,
+  InvocationStatsRow,
+  StatsGroupBy,
+} from './stats.ts';
+export {
   Invocation,
   listOf,
   RedactionMeta,

@@ -3,6 +3,7 @@ export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedd
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
+export { invocationStats } from './invocation-stats.ts';
 export { migrate } from './migrate.ts';
 export {
   type DeclareOutcome,

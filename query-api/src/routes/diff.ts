@@ -1,5 +1,5 @@
 import { DiffQuery, notFound } from '@agentrace/schemas';
-import { getRunWithSteps, type Pool } from '@agentrace/store';
+import { getRunWithSteps, type Pool, withTenant } from '@agentrace/store';
 import { Router } from 'express';
 import { principalOf } from '../auth.ts';
 import { diffRuns } from '../diff/diff-runs.ts';
@@ -11,10 +11,9 @@ export function diffRouter(pool: Pool): Router {
   router.get('/v1/diff', async (req, res) => {
     const query = parseQuery(DiffQuery, req.query as Record<string, unknown>);
     const tenantId = principalOf(res).tenantId;
-    const [a, b] = await Promise.all([
-      getRunWithSteps(pool, tenantId, query.runA),
-      getRunWithSteps(pool, tenantId, query.runB),
-    ]);
+    // Two transactions, so that both runs load at once.
+    const load = (runId: string) => withTenant(pool, tenantId, (db) => getRunWithSteps(db, tenantId, runId));
+    const [a, b] = await Promise.all([load(query.runA), load(query.runB)]);
     if (!a) throw notFound('runA');
     if (!b) throw notFound('runB');
     res.json(diffRuns(a, b, query.normalize_profile));
