@@ -44,18 +44,24 @@ export interface PricedCall {
 }
 
 /**
- * The cost of a step: a reported cost wins; else model calls are estimated from the price table (null
- * when the model or its usage is unknown, never zero); other steps cost nothing known.
+ * The cost of a step that started at `at`: a reported cost wins; else model calls are estimated from the
+ * prices in effect then (null when the model or its usage is unknown, never zero); other steps cost
+ * nothing known.
  */
-export function priceCall(pricing: Pricing, type: StepType, facts: CallFacts): PricedCall {
+export function priceCall(pricing: Pricing, type: StepType, facts: CallFacts, at: string): PricedCall {
   if (facts.reportedCostUsd !== undefined) return { costUsd: facts.reportedCostUsd, costSource: 'reported' };
   const estimated = MODEL_STEP_TYPES.has(type)
-    ? pricing.estimate(facts.model ?? facts.requestModel ?? null, {
-        inputTokens: facts.inputTokens ?? null,
-        outputTokens: facts.outputTokens ?? null,
-        cachedInputTokens: facts.cachedInputTokens ?? null,
-        cacheWriteTokens: facts.cacheWriteTokens ?? null,
-      })
+    ? pricing.estimate(
+        facts.model ?? facts.requestModel ?? null,
+        {
+          inputTokens: facts.inputTokens ?? null,
+          outputTokens: facts.outputTokens ?? null,
+          cachedInputTokens: facts.cachedInputTokens ?? null,
+          cacheWriteTokens: facts.cacheWriteTokens ?? null,
+          reasoningTokens: facts.reasoningTokens ?? null,
+        },
+        at,
+      )
     : null;
   return { costUsd: estimated, costSource: estimated !== null ? 'estimated' : null };
 }

@@ -58,7 +58,7 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
     facts: rawFacts,
   });
   const { facts, error } = redacted;
-  const { costUsd, costSource } = priceCall(ctx.pricing, step.type, facts);
+  const { costUsd, costSource } = priceCall(ctx.pricing, step.type, facts, nanosToIso(startNs));
 
   return {
     tenantId: ctx.tenantId,

@@ -82,7 +82,7 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
   const facts = redacted.facts;
   const error = redacted.error;
 
-  const { costUsd, costSource } = priceCall(ctx.pricing, type, facts);
+  const { costUsd, costSource } = priceCall(ctx.pricing, type, facts, ts);
 
   return {
     tenantId: ctx.tenantId,

@@ -114,6 +114,65 @@ describe('Pricing.estimate', () => {
   });
 });
 
+describe('Pricing by date', () => {
+  it.each([
+    // o3 cost $10/$40 from its launch and $2/$8 from the price cut of 2025-06-10.
+    ['2025-05-01T12:00:00Z', (1000 * 10 + 100 * 40) / 1e6],
+    ['2025-06-09T23:59:59Z', (1000 * 10 + 100 * 40) / 1e6],
+    ['2025-06-10T00:00:00Z', (1000 * 2 + 100 * 8) / 1e6],
+    ['2026-01-01T00:00:00Z', (1000 * 2 + 100 * 8) / 1e6],
+    // Before the first version: the oldest one.
+    ['2024-01-01T00:00:00Z', (1000 * 10 + 100 * 40) / 1e6],
+  ])('prices an o3 call at %s with the prices then in effect', (at, expected) => {
+    expect(
+      pricing.estimate('o3-2025-04-16', usage({ inputTokens: 1000, outputTokens: 100 }), at),
+    ).toBeCloseTo(expected, 15);
+  });
+
+  it('uses the newest version without a date', () => {
+    expect(pricing.find('o3')?.input).toBe(2);
+  });
+});
+
+describe('Pricing of long-context tiers, reasoning and cache tokens', () => {
+  it.each([
+    // gemini-2.5-pro: $1.25/$10 up to 200k input tokens, $2.50/$15 for the whole call above.
+    ['gemini-2.5-pro', 200_000, (200_000 * 1.25 + 1000 * 10) / 1e6],
+    ['gemini-2.5-pro', 200_001, (200_001 * 2.5 + 1000 * 15) / 1e6],
+    // claude-sonnet-4 and 4.5 with the 1M context: $3/$15, then $6/$22.50 above 200k.
+    ['claude-sonnet-4-20250514', 150_000, (150_000 * 3 + 1000 * 15) / 1e6],
+    ['claude-sonnet-4-5-20250929', 500_000, (500_000 * 6 + 1000 * 22.5) / 1e6],
+    // gemini-1.5-pro's tier starts above 128k.
+    ['gemini-1.5-pro-002', 130_000, (130_000 * 2.5 + 1000 * 10) / 1e6],
+    // No tier: the same price at any length.
+    ['gpt-4.1', 900_000, (900_000 * 2 + 1000 * 8) / 1e6],
+  ])('prices %s with %i input tokens at its tier', (model, inputTokens, expected) => {
+    expect(
+      pricing.estimate(model, usage({ inputTokens, outputTokens: 1000 }), '2026-01-01T00:00:00Z'),
+    ).toBeCloseTo(expected, 12);
+  });
+
+  it('prices cache reads and writes at the tier’s cache prices', () => {
+    // claude-sonnet-4-5 above 200k: 250k input = 50k uncached at $6 + 150k read at $0.60 + 50k written at $7.50.
+    const cost = pricing.estimate(
+      'claude-sonnet-4-5',
+      usage({ inputTokens: 250_000, cachedInputTokens: 150_000, cacheWriteTokens: 50_000, outputTokens: 0 }),
+    );
+    expect(cost).toBeCloseTo((50_000 * 6 + 150_000 * 0.6 + 50_000 * 7.5) / 1e6, 12);
+  });
+
+  it('prices reasoning tokens, part of the output, at the reasoning price when there is one', () => {
+    const custom = new Pricing([{ provider: 'x', model: 'thinker', input: 1, output: 4, reasoning: 2 }]);
+    expect(
+      custom.estimate('thinker', usage({ inputTokens: 100, outputTokens: 300, reasoningTokens: 200 })),
+    ).toBeCloseTo((100 * 1 + 100 * 4 + 200 * 2) / 1e6, 15);
+    // Without a reasoning price they are output tokens like the others.
+    expect(
+      pricing.estimate('o3', usage({ inputTokens: 100, outputTokens: 300, reasoningTokens: 200 })),
+    ).toBeCloseTo((100 * 2 + 300 * 8) / 1e6, 15);
+  });
+});
+
 describe('Pricing.load with an override file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentrace-pricing-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,7 +207,21 @@ describe('Pricing.load with an override file', () => {
     expect(Pricing.load().find('acme-large')).toBeUndefined();
   });
 
+  it('takes the whole price history of a model it names from the file', () => {
+    const overridden = Pricing.load(
+      write('o3.json', {
+        models: [{ provider: 'openai', model: 'o3', effective_from: '2025-01-01', input: 1, output: 1 }],
+      }),
+    );
+    // The shipped $10/$40 launch price no longer applies, whatever the date.
+    expect(overridden.find('o3', '2025-05-01T00:00:00Z')?.input).toBe(1);
+  });
+
   it.each([
+    [
+      'a bad effective date',
+      { models: [{ provider: 'x', model: 'm', effective_from: 'May 1', input: 1, output: 1 }] },
+    ],
     ['not JSON', 'not json'],
     ['a negative price', { models: [{ provider: 'x', model: 'm', input: -1, output: 1 }] }],
     ['a model without a name', { models: [{ provider: 'x', model: '', input: 1, output: 1 }] }],

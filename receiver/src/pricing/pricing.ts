@@ -2,14 +2,31 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import shipped from './prices.json' with { type: 'json' };
 
-/** USD per 1M tokens. */
+const Usd = z.number().nonnegative();
+
+/** USD per 1M tokens of each kind. `input` is the uncached input price; the rest default to it or to output. */
+const TokenPrices = {
+  input: Usd,
+  /** Reading cached input. */
+  cached_input: Usd.optional(),
+  /** Writing input into the cache. */
+  cache_write: Usd.optional(),
+  output: Usd,
+  /** Reasoning tokens, which are part of the output tokens (OpenAI, GenAI semconv); default: output. */
+  reasoning: Usd.optional(),
+};
+
+/** The prices of a whole call whose input is above `above_input_tokens` (long-context tiers). */
+export const PriceTier = z.object({ above_input_tokens: z.number().int().positive(), ...TokenPrices });
+export type PriceTier = z.infer<typeof PriceTier>;
+
+/** One model's prices from `effective_from` (a UTC date; absent: since always) until its next version. */
 export const ModelPrice = z.object({
   provider: z.string(),
   model: z.string().min(1),
-  input: z.number().nonnegative(),
-  cached_input: z.number().nonnegative().optional(),
-  cache_write: z.number().nonnegative().optional(),
-  output: z.number().nonnegative(),
+  effective_from: z.iso.date().optional(),
+  ...TokenPrices,
+  tiers: z.array(PriceTier).optional(),
 });
 export type ModelPrice = z.infer<typeof ModelPrice>;
 
@@ -20,20 +37,36 @@ export interface Usage {
   outputTokens: number | null;
   cachedInputTokens: number | null;
   cacheWriteTokens: number | null;
+  reasoningTokens?: number | null;
 }
 
-/** Looks up model prices by name, tolerant of the dated and vendor-qualified names providers return. */
+type TokenPrices = Pick<ModelPrice, 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning'>;
+
+/**
+ * Looks up model prices by name, tolerant of the dated and vendor-qualified names providers return, and by
+ * date: a price change applies to the calls made from its `effective_from` on.
+ */
 export class Pricing {
-  private readonly byModel = new Map<string, ModelPrice>();
+  /** Each model's versions, oldest first. */
+  private readonly byModel = new Map<string, ModelPrice[]>();
   private readonly families: string[];
 
   constructor(prices: readonly ModelPrice[]) {
-    for (const price of prices) this.byModel.set(price.model.toLowerCase(), price);
+    for (const price of prices) {
+      const name = price.model.toLowerCase();
+      this.byModel.set(name, [...(this.byModel.get(name) ?? []), price]);
+    }
+    for (const versions of this.byModel.values()) {
+      versions.sort((a, b) => (a.effective_from ?? '').localeCompare(b.effective_from ?? ''));
+    }
     // Longest first, so `gpt-4o-mini-…` finds gpt-4o-mini before gpt-4o.
     this.families = [...this.byModel.keys()].sort((a, b) => b.length - a.length);
   }
 
-  /** The shipped table, extended and overridden (by model name) by the file at `overridePath`. */
+  /**
+   * The shipped table, extended by the file at `overridePath`; a model the file names takes its whole price
+   * history from the file (all its shipped versions are dropped).
+   */
   static load(overridePath?: string): Pricing {
     const base = PriceTable.parse(shipped).models;
     if (!overridePath) return new Pricing(base);
@@ -43,12 +76,21 @@ export class Pricing {
   }
 
   /**
-   * The price of `model`: exact name, then the name without vendor prefixes (`openai/`, `models/`,
-   * `anthropic.`, `us.anthropic.`) and date or version suffixes (`-2024-08-06`, `-20241022`, `@20240620`,
-   * `-v2:0`), then the longest known family the name starts with.
+   * The price of `model` for a call at `at` (RFC 3339; default now): the version in effect then (the oldest
+   * one for a call before any). The name is matched exactly, then without vendor prefixes (`openai/`,
+   * `models/`, `anthropic.`, `us.anthropic.`) and date or version suffixes (`-2024-08-06`, `-20241022`,
+   * `@20240620`, `-v2:0`), then as the longest known family the name starts with.
    */
-  find(model: string): ModelPrice | undefined {
-    const name = model.toLowerCase();
+  find(model: string, at?: string): ModelPrice | undefined {
+    const versions = this.versionsOf(model.toLowerCase());
+    if (!versions) return undefined;
+    const day = (at ?? new Date().toISOString()).slice(0, 10);
+    let found = versions[0];
+    for (const version of versions) if ((version.effective_from ?? '') <= day) found = version;
+    return found;
+  }
+
+  private versionsOf(name: string): ModelPrice[] | undefined {
     const exact = this.byModel.get(name);
     if (exact) return exact;
     const bare = name
@@ -62,20 +104,42 @@ export class Pricing {
     return family ? this.byModel.get(family) : undefined;
   }
 
-  /** Estimated USD of one call, or null when the model is unknown or no usage was reported. */
-  estimate(model: string | null, usage: Usage): number | null {
+  /**
+   * Estimated USD of one call made at `at` (default now), or null when the model is unknown or no usage was
+   * reported. A call whose input is above a long-context tier's threshold is priced whole at that tier.
+   */
+  estimate(model: string | null, usage: Usage, at?: string): number | null {
     if (!model || (usage.inputTokens === null && usage.outputTokens === null)) return null;
-    const price = this.find(model);
+    const price = this.find(model, at);
     if (!price) return null;
+    const input = usage.inputTokens ?? 0;
+    const p = tierOf(price, input);
     const cached = usage.cachedInputTokens ?? 0;
     const written = usage.cacheWriteTokens ?? 0;
-    // GenAI semantics: input tokens include the cached ones, which are billed at their own prices.
-    const uncached = Math.max(0, (usage.inputTokens ?? 0) - cached - written);
+    const output = usage.outputTokens ?? 0;
+    const reasoning = Math.min(usage.reasoningTokens ?? 0, output);
+    // GenAI semantics: input tokens include the cached ones and output tokens the reasoning ones, each
+    // billed at its own price.
+    const uncached = Math.max(0, input - cached - written);
     const usd =
-      uncached * price.input +
-      cached * (price.cached_input ?? price.input) +
-      written * (price.cache_write ?? price.input) +
-      (usage.outputTokens ?? 0) * price.output;
+      uncached * p.input +
+      cached * (p.cached_input ?? p.input) +
+      written * (p.cache_write ?? p.input) +
+      (output - reasoning) * p.output +
+      reasoning * (p.reasoning ?? p.output);
     return usd / 1_000_000;
   }
+}
+
+/** The prices for a call with `inputTokens` of input: the highest tier it is above, else the base prices. */
+function tierOf(price: ModelPrice, inputTokens: number): TokenPrices {
+  let chosen: TokenPrices = price;
+  let threshold = 0;
+  for (const tier of price.tiers ?? []) {
+    if (inputTokens > tier.above_input_tokens && tier.above_input_tokens > threshold) {
+      chosen = tier;
+      threshold = tier.above_input_tokens;
+    }
+  }
+  return chosen;
 }
