@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { AUDIT_FLAGS, AUDIT_USAGE, auditCommand } from './audit.ts';
 import { parseConfig, settingsHelp } from './config.ts';
+import { COST_FLAGS, COST_USAGE, costCommand } from './cost.ts';
 import { openDatabase } from './database.ts';
 import { runDemo } from './demo.ts';
 import { startServer } from './serve.ts';
@@ -20,8 +21,10 @@ Commands:
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
   keys create|list|revoke create (the secret is shown once), list or revoke a tenant's keys [--json]
   audit verify            check the audit log's hash chain of every tenant (or --tenant ID) [--json]
+  cost                    model spend per agent, model, provider, project or day; cost recompute re-prices
 
 ${KEYS_USAGE}
+${COST_USAGE}
 ${AUDIT_USAGE}
 
 Settings (flags win over environment variables):
@@ -37,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   const { config, positionals, flags } = parseConfig(
     argv.filter((a) => a !== '--json'),
     process.env,
-    { ...KEYS_FLAGS, ...AUDIT_FLAGS },
+    { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS },
   );
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const [command, ...args] = positionals;
@@ -67,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(config, logger, args, flags, json);
     case 'audit':
       return auditCommand(config, logger, args, flags, json);
+    case 'cost':
+      return costCommand(config, logger, args, flags, json);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

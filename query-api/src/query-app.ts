@@ -6,6 +6,7 @@ import { accessControl } from './access-control.ts';
 import { rateLimit } from './rate-limit.ts';
 import { adminRouter } from './routes/admin.ts';
 import { auditRouter } from './routes/audit.ts';
+import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
@@ -44,6 +45,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));
   app.use(statsRouter(deps.pool));
+  app.use(costRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
   app.use(() => {

@@ -17,6 +17,7 @@ export {
   StepStatus,
   StepType,
 } from './domain.ts';
+export { CostGroupBy, CostQuery, CostRow, CostSource } from './cost.ts';
 export {
   DIFF_METRICS,
   type DiffMetric,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CostSource } from './cost.ts';
 import { InvocationKind, RunStatus, StepStatus, StepType } from './domain.ts';
 
 const Rfc3339 = z.string();
@@ -109,6 +110,8 @@ export const Invocation = z.object({
   input_tokens: z.number().int().nullable(),
   output_tokens: z.number().int().nullable(),
   estimated_cost_usd: z.number().nullable(),
+  /** Where `estimated_cost_usd` comes from: the provider's report (which wins) or our price table. */
+  cost_source: CostSource.nullable(),
 });
 export type Invocation = z.infer<typeof Invocation>;
 

@@ -1,3 +1,4 @@
+export { type CostRange, costReport } from './cost-report.ts';
 export { createPool, type Pool, type PoolClient, type Queryable } from './connection.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord } from './ingest-types.ts';
@@ -5,6 +6,7 @@ export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
 export { invocationStats } from './invocation-stats.ts';
 export { migrate } from './migrate.ts';
+export { type CallKey, type CallToPrice, callsToReprice, storeEstimatedCosts } from './repricing.ts';
 export {
   type DeclareOutcome,
   declareRun,

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { StepOutcome, StepRecord } from './ingest-types.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
+import { rollUpRunUsage } from './usage-rollup.ts';
 
 // Deadlocks (40P01) and a unique race on a span claimed under another run's lock (23505) are retried whole.
 const RETRYABLE_SQLSTATES = new Set(['40P01', '23505', '40001']);
@@ -88,7 +89,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   const usageRuns = runs.filter((r) =>
     freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );
-  if (usageRuns.length > 0) await rollUpUsage(client, usageRuns);
+  if (usageRuns.length > 0) await rollUpRunUsage(client, usageRuns);
   return outcomes;
 }
 
@@ -332,36 +333,5 @@ async function updateRuns(
       col((x) => x.state.errorCount),
       col((x) => x.state.nextSeq),
     ],
-  );
-}
-
-/**
- * Recomputes token and cost totals of runs from their model invocations. Only leaf calls count: a model
- * call whose own child is a model call (one call instrumented twice, a router span) repeats its child's
- * usage. Recomputing from the rows, rather than adding deltas, makes parents arriving after their
- * children (or the reverse) come out the same.
- */
-async function rollUpUsage(client: PoolClient, runs: StepRecord[]): Promise<void> {
-  await client.query(
-    `WITH calls AS (
-       SELECT i.tenant_id, i.run_id, i.model, i.input_tokens, i.output_tokens, i.cost_usd,
-              NOT EXISTS (SELECT 1 FROM invocation c
-                          WHERE c.tenant_id = i.tenant_id AND c.run_id = i.run_id AND c.trace_id = i.trace_id
-                            AND c.parent_span_id = i.span_id AND c.kind IN ('model', 'embedding')) AS leaf
-       FROM invocation i
-       WHERE (i.tenant_id, i.run_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
-         AND i.kind IN ('model', 'embedding')
-     ), totals AS (
-       SELECT tenant_id, run_id,
-              coalesce(sum(input_tokens) FILTER (WHERE leaf), 0) AS input_tokens,
-              coalesce(sum(output_tokens) FILTER (WHERE leaf), 0) AS output_tokens,
-              sum(cost_usd) FILTER (WHERE leaf) AS cost_usd,
-              coalesce(array_agg(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL), '{}') AS model_names
-       FROM calls GROUP BY tenant_id, run_id
-     )
-     UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
-                      model_names = t.model_names
-     FROM totals t WHERE r.tenant_id = t.tenant_id AND r.id = t.run_id`,
-    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
   );
 }

@@ -136,7 +136,8 @@ export function toStep(row: StepRow): Step {
 
 export const INVOCATION_COLUMNS = `i.id, i.run_id, i.step_id, encode(i.trace_id, 'hex') AS trace_id, i.kind, i.target,
   i.method, i.invoker, i.task_type, i.provider, i.success, i.error_type, i.error_message,
-  ${TIMESTAMP_TEXT('i.started_at')} AS started_at, i.latency_ms, i.input_tokens, i.output_tokens, i.cost_usd`;
+  ${TIMESTAMP_TEXT('i.started_at')} AS started_at, i.latency_ms, i.input_tokens, i.output_tokens, i.cost_usd,
+  i.cost_source`;
 
 export interface InvocationRow {
   id: string;
@@ -157,6 +158,7 @@ export interface InvocationRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
+  cost_source: Invocation['cost_source'];
 }
 
 export function toInvocation(row: InvocationRow): Invocation {
@@ -179,5 +181,6 @@ export function toInvocation(row: InvocationRow): Invocation {
     input_tokens: row.input_tokens,
     output_tokens: row.output_tokens,
     estimated_cost_usd: row.cost_usd,
+    cost_source: row.cost_source,
   };
 }

@@ -1,0 +1,48 @@
+import type { Queryable } from './connection.ts';
+
+/** A run, by tenant and id. */
+export interface RunRef {
+  tenantId: string;
+  runId: string;
+}
+
+/**
+ * Whether the model call `alias` counts towards usage and cost: only leaf calls do. A model call whose own
+ * child is a model call (one call instrumented twice, a router span) repeats its child's usage. Run totals
+ * and the cost report count with this one rule, so that they add up.
+ */
+export const IS_COUNTED_MODEL_CALL = (alias: string) =>
+  `${alias}.kind IN ('model', 'embedding') AND NOT EXISTS (
+     SELECT 1 FROM invocation c
+     WHERE c.tenant_id = ${alias}.tenant_id AND c.run_id = ${alias}.run_id AND c.trace_id = ${alias}.trace_id
+       AND c.parent_span_id = ${alias}.span_id AND c.kind IN ('model', 'embedding'))`;
+
+/**
+ * Recomputes the token and cost totals (and model names) of `runs` from their model invocations, leaf
+ * calls only. Recomputing from the rows, rather than adding deltas, makes parents arriving after their
+ * children (or the reverse) come out the same; ingest calls it for the runs a batch touched, and
+ * `agentrace cost recompute` for the runs it re-priced.
+ * @example await rollUpRunUsage(client, [{ tenantId, runId }])
+ */
+export async function rollUpRunUsage(db: Queryable, runs: readonly RunRef[]): Promise<void> {
+  await db.query(
+    `WITH calls AS (
+       SELECT i.tenant_id, i.run_id, i.model, i.input_tokens, i.output_tokens, i.cost_usd,
+              ${IS_COUNTED_MODEL_CALL('i')} AS leaf
+       FROM invocation i
+       WHERE (i.tenant_id, i.run_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+         AND i.kind IN ('model', 'embedding')
+     ), totals AS (
+       SELECT tenant_id, run_id,
+              coalesce(sum(input_tokens) FILTER (WHERE leaf), 0) AS input_tokens,
+              coalesce(sum(output_tokens) FILTER (WHERE leaf), 0) AS output_tokens,
+              sum(cost_usd) FILTER (WHERE leaf) AS cost_usd,
+              coalesce(array_agg(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL), '{}') AS model_names
+       FROM calls GROUP BY tenant_id, run_id
+     )
+     UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
+                      model_names = t.model_names
+     FROM totals t WHERE r.tenant_id = t.tenant_id AND r.id = t.run_id`,
+    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
+  );
+}
