@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { AUDIT_FLAGS, AUDIT_USAGE, auditCommand } from './audit.ts';
 import { parseConfig, settingsHelp } from './config.ts';
 import { COST_FLAGS, COST_USAGE, costCommand } from './cost.ts';
+import { EXPORT_FLAGS, EXPORT_USAGE, exportCommand } from './export.ts';
 import { openDatabase } from './database.ts';
 import { runDemo } from './demo.ts';
 import { startServer } from './serve.ts';
@@ -22,9 +23,11 @@ Commands:
   keys create|list|revoke create (the secret is shown once), list or revoke a tenant's keys [--json]
   audit verify            check the audit log's hash chain of every tenant (or --tenant ID) [--json]
   cost                    model spend per agent, model, provider, project or day; cost recompute re-prices
+  export                  runs as JSON lines, one trajectory (the run and its steps) per line, on stdout
 
 ${KEYS_USAGE}
 ${COST_USAGE}
+${EXPORT_USAGE}
 ${AUDIT_USAGE}
 
 Settings (flags win over environment variables):
@@ -40,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const { config, positionals, flags } = parseConfig(
     argv.filter((a) => a !== '--json'),
     process.env,
-    { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS },
+    { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS, ...EXPORT_FLAGS },
   );
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const [command, ...args] = positionals;
@@ -72,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(config, logger, args, flags, json);
     case 'cost':
       return costCommand(config, logger, args, flags, json);
+    case 'export':
+      return exportCommand(config, logger, args, flags);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -8,6 +8,7 @@ import { adminRouter } from './routes/admin.ts';
 import { auditRouter } from './routes/audit.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
+import { exportRouter } from './routes/export.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
@@ -46,6 +47,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(diffRouter(deps.pool));
   app.use(statsRouter(deps.pool));
   app.use(costRouter(deps.pool));
+  app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
   app.use(() => {

@@ -56,6 +56,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   api('GET', '/v1/runs/:runId', VIEWER),
   api('GET', '/v1/runs/:runId/steps', VIEWER),
   api('GET', '/v1/runs/:runId/timeline', VIEWER),
+  api('GET', '/v1/runs/:runId/export', VIEWER),
   api('GET', '/v1/diff', VIEWER),
   api('GET', '/v1/invocations', VIEWER),
   api('GET', '/v1/invocations/stats', VIEWER),

@@ -30,6 +30,7 @@ export {
   StepChange,
 } from './diff.ts';
 export { ErrorCode, ErrorEnvelope, HTTP_STATUS_OF } from './errors.ts';
+export { RunExportQuery } from './export.ts';
 export {
   ApiKey,
   AuditAction,

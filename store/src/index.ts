@@ -1,6 +1,13 @@
 export { type CostRange, costReport } from './cost-report.ts';
 export { createPool, type Pool, type PoolClient, type Queryable } from './connection.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
+export {
+  countRunsToExport,
+  type ExportStep,
+  type RunExportFilter,
+  streamRunSteps,
+  streamRuns,
+} from './export-queries.ts';
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
