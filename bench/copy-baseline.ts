@@ -1,7 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { createPool, mergeRun, type PoolClient, placeholderRun, type StepRecord } from '@agentrace/store';
+import {
+  COPY_NULL,
+  copyBool,
+  copyBytea,
+  copyNumber,
+  copyText,
+  copyTextArray,
+  createPool,
+  INVOCATION_COPY_COLUMNS,
+  invocationCopyLine,
+  mergeRun,
+  type PoolClient,
+  placeholderRun,
+  STEP_COPY_COLUMNS,
+  type StepRecord,
+  stepCopyLine,
+} from '@agentrace/store';
 import { from as copyFrom } from 'pg-copy-streams';
 
 /**
@@ -9,90 +25,6 @@ import { from as copyFrom } from 'pg-copy-streams';
  * straight into the same tables with COPY (no HTTP, no decode, no per-row SQL), to say how close the
  * end-to-end path comes to what PostgreSQL itself can take.
  */
-
-// COPY's text format: backslash escapes for the four characters that would break a row, `\N` for null.
-const SPECIAL = /[\\\n\r\t]/;
-const SPECIAL_ALL = /[\\\n\r\t]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const NULL = '\\N';
-
-const text = (v: string | null | undefined): string =>
-  v === null || v === undefined ? NULL : SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : v;
-const num = (v: number | null | undefined): string => (v === null || v === undefined ? NULL : String(v));
-const bool = (v: boolean): string => (v ? 't' : 'f');
-// bytea in hex form (`\x0a1b…`); the backslash is itself escaped for COPY.
-const bytea = (v: Buffer | null): string => (v === null ? NULL : `\\\\x${v.toString('hex')}`);
-const json = (v: string | null): string => text(v);
-/** A text[] literal: every element quoted, `"` and `\` escaped inside the quotes, then escaped for COPY. */
-const textArray = (vs: readonly string[]): string =>
-  text(`{${vs.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-
-export const STEP_COLUMNS = [
-  'tenant_id',
-  'id',
-  'run_id',
-  'seq',
-  'parent_step_id',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'ts',
-  'end_ts',
-  'duration_ms',
-  'type',
-  'name',
-  'status',
-  'error_type',
-  'error_message',
-  'error_stack',
-  'model',
-  'request_model',
-  'provider',
-  'tool_name',
-  'agent_name',
-  'input_tokens',
-  'output_tokens',
-  'cost_usd',
-  'decision_token_id',
-  'payload',
-  'payload_hash',
-  'redaction_meta',
-  'schema_version',
-  'resource',
-  'scope',
-] as const;
-
-export const INVOCATION_COLUMNS = [
-  'tenant_id',
-  'id',
-  'project_id',
-  'run_id',
-  'step_id',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'kind',
-  'target',
-  'method',
-  'invoker',
-  'task_type',
-  'provider',
-  'model',
-  'tool_name',
-  'artifact_id',
-  'success',
-  'error_type',
-  'error_message',
-  'started_at',
-  'latency_ms',
-  'input_tokens',
-  'output_tokens',
-  'cached_input_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
-  'cost_source',
-] as const;
 
 export const RUN_COLUMNS = [
   'tenant_id',
@@ -119,78 +51,6 @@ export const RUN_COLUMNS = [
   'has_root',
   'next_seq',
 ] as const;
-
-function stepLine(r: StepRecord, stepId: string, seq: number): string {
-  return [
-    r.tenantId,
-    stepId,
-    r.runId,
-    String(seq),
-    text(r.parentStepId),
-    bytea(r.traceId),
-    bytea(r.spanId),
-    bytea(r.parentSpanId),
-    r.ts,
-    text(r.endTs),
-    num(r.durationMs),
-    r.type,
-    text(r.name),
-    r.status,
-    text(r.errorType),
-    text(r.errorMessage),
-    text(r.errorStack),
-    text(r.model),
-    text(r.requestModel),
-    text(r.provider),
-    text(r.toolName),
-    text(r.agentName),
-    num(r.inputTokens),
-    num(r.outputTokens),
-    num(r.costUsd),
-    text(r.decisionTokenId),
-    json(r.payloadJson),
-    r.payloadHash,
-    json(JSON.stringify(r.redactionMeta)),
-    String(r.schemaVersion),
-    json(r.resourceJson),
-    json(r.scopeJson),
-  ].join('\t');
-}
-
-function invocationLine(r: StepRecord, stepId: string): string {
-  const inv = r.invocation!;
-  return [
-    r.tenantId,
-    randomUUID(),
-    r.projectId,
-    r.runId,
-    stepId,
-    bytea(r.traceId),
-    bytea(r.spanId),
-    bytea(r.parentSpanId),
-    inv.kind,
-    text(inv.target),
-    text(inv.method),
-    text(inv.invoker),
-    text(inv.taskType),
-    text(inv.provider),
-    text(inv.model),
-    text(inv.toolName),
-    text(inv.artifactId),
-    bool(inv.success),
-    text(inv.errorType),
-    text(inv.errorMessage),
-    r.ts,
-    num(inv.latencyMs),
-    num(inv.inputTokens),
-    num(inv.outputTokens),
-    num(inv.cachedInputTokens),
-    num(inv.cacheWriteTokens),
-    num(inv.reasoningTokens),
-    num(inv.costUsd),
-    text(inv.costSource),
-  ].join('\t');
-}
 
 /** The COPY data of some whole runs: run, step and invocation rows, in COPY text format. */
 export interface CopyChunk {
@@ -222,8 +82,8 @@ export function copyChunk(records: readonly StepRecord[]): CopyChunk {
     const first = list[0]!;
     list.forEach((r, i) => {
       const stepId = randomUUID();
-      steps.push(stepLine(r, stepId, i + 1));
-      if (r.invocation) invocations.push(invocationLine(r, stepId));
+      steps.push(stepCopyLine(r, stepId, i + 1));
+      if (r.invocation) invocations.push(invocationCopyLine(r, stepId));
     });
     const state = mergeRun(placeholderRun(first), list);
     const isUsage = (r: StepRecord) => r.invocation?.kind === 'model' || r.invocation?.kind === 'embedding';
@@ -243,25 +103,25 @@ export function copyChunk(records: readonly StepRecord[]): CopyChunk {
         first.tenantId,
         first.runId,
         first.projectId,
-        text(state.name),
+        copyText(state.name),
         state.status,
         state.startedAt,
-        text(state.finishedAt),
-        num(state.durationMs),
-        bytea(first.traceId),
-        text(state.parentRunId),
-        text(state.sessionId),
-        text(state.userId),
-        text(state.agentName),
-        json(JSON.stringify(state.tags)),
-        textArray(models),
+        copyText(state.finishedAt),
+        copyNumber(state.durationMs),
+        copyBytea(first.traceId),
+        copyText(state.parentRunId),
+        copyText(state.sessionId),
+        copyText(state.userId),
+        copyText(state.agentName),
+        copyText(JSON.stringify(state.tags)),
+        copyTextArray(models),
         String(state.stepCount),
         String(state.toolCount),
         String(state.errorCount),
         String(leaves.reduce((a, r) => a + (r.invocation!.inputTokens ?? 0), 0)),
         String(leaves.reduce((a, r) => a + (r.invocation!.outputTokens ?? 0), 0)),
-        costs.length > 0 ? String(costs.reduce((a, b) => a + b, 0)) : NULL,
-        bool(state.hasRoot),
+        costs.length > 0 ? String(costs.reduce((a, b) => a + b, 0)) : COPY_NULL,
+        copyBool(state.hasRoot),
         String(list.length + 1),
       ].join('\t'),
     );
@@ -323,8 +183,8 @@ export async function runCopyBaseline<T>(
           const chunk = chunks[i]!;
           await client.query('BEGIN');
           await copyInto(client, 'run', RUN_COLUMNS, chunk.runs);
-          await copyInto(client, 'step', STEP_COLUMNS, chunk.steps);
-          await copyInto(client, 'invocation', INVOCATION_COLUMNS, chunk.invocations);
+          await copyInto(client, 'step', STEP_COPY_COLUMNS, chunk.steps);
+          await copyInto(client, 'invocation', INVOCATION_COPY_COLUMNS, chunk.invocations);
           await client.query('COMMIT');
         }
       }),

@@ -52,3 +52,16 @@ export {
 } from './tenancy.ts';
 export { type BucketLimits, type Take, TokenBuckets } from './token-bucket.ts';
 export { APP_ROLE, inTransaction, withTenant } from './transaction.ts';
+export {
+  COPY_NULL,
+  copyBool,
+  copyBytea,
+  copyLines,
+  copyNumber,
+  copyText,
+  copyTextArray,
+  INVOCATION_COPY_COLUMNS,
+  invocationCopyLine,
+  STEP_COPY_COLUMNS,
+  stepCopyLine,
+} from './copy-rows.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { StepOutcome, StepRecord } from './ingest-types.ts';
+import { copyLines, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 import { rollUpRunUsage } from './usage-rollup.ts';
@@ -82,9 +83,15 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   }
   if (fresh.length === 0) return outcomes;
 
-  await insertSteps(client, fresh);
-  const withInvocation = fresh.filter((f) => f.record.invocation);
-  if (withInvocation.length > 0) await insertInvocations(client, withInvocation);
+  // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
+  // unique race aborts the transaction, which is retried whole).
+  await copyLines(client, 'step', STEP_COPY_COLUMNS, fresh.map((f) => stepCopyLine(f.record, f.stepId, f.seq)));
+  await copyLines(
+    client,
+    'invocation',
+    INVOCATION_COPY_COLUMNS,
+    fresh.filter((f) => f.record.invocation).map((f) => invocationCopyLine(f.record, f.stepId)),
+  );
   await updateRuns(client, runs, states, freshByRun);
   const usageRuns = runs.filter((r) =>
     freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
@@ -190,103 +197,6 @@ async function findStoredSteps(client: PoolClient, records: readonly StepRecord[
     for (const row of rows) stored.set(stepIdKey(row.tenant_id, row.id), { stepId: row.id, runId: row.run_id, seq: row.seq });
   }
   return stored;
-}
-
-type Fresh = { record: StepRecord; stepId: string; seq: number };
-
-async function insertSteps(client: PoolClient, fresh: Fresh[]): Promise<void> {
-  const col = <T>(f: (x: Fresh) => T) => fresh.map(f);
-  await client.query(
-    `INSERT INTO step (tenant_id, id, run_id, seq, parent_step_id, trace_id, span_id, parent_span_id, ts, end_ts,
-       duration_ms, type, name, status, error_type, error_message, error_stack, model, request_model, provider,
-       tool_name, agent_name, input_tokens, output_tokens, cost_usd, decision_token_id, payload, payload_hash,
-       redaction_meta, schema_version, resource, scope)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[], $6::bytea[], $7::bytea[],
-       $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::float8[], $12::text[], $13::text[], $14::text[],
-       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-       $23::bigint[], $24::bigint[], $25::float8[], $26::text[], $27::jsonb[], $28::text[], $29::jsonb[],
-       $30::int[], $31::jsonb[], $32::jsonb[])`,
-    [
-      col((f) => f.record.tenantId),
-      col((f) => f.stepId),
-      col((f) => f.record.runId),
-      col((f) => f.seq),
-      col((f) => f.record.parentStepId),
-      col((f) => f.record.traceId),
-      col((f) => f.record.spanId),
-      col((f) => f.record.parentSpanId),
-      col((f) => f.record.ts),
-      col((f) => f.record.endTs),
-      col((f) => f.record.durationMs),
-      col((f) => f.record.type),
-      col((f) => f.record.name),
-      col((f) => f.record.status),
-      col((f) => f.record.errorType),
-      col((f) => f.record.errorMessage),
-      col((f) => f.record.errorStack),
-      col((f) => f.record.model),
-      col((f) => f.record.requestModel),
-      col((f) => f.record.provider),
-      col((f) => f.record.toolName),
-      col((f) => f.record.agentName),
-      col((f) => f.record.inputTokens),
-      col((f) => f.record.outputTokens),
-      col((f) => f.record.costUsd),
-      col((f) => f.record.decisionTokenId),
-      col((f) => f.record.payloadJson),
-      col((f) => f.record.payloadHash),
-      col((f) => JSON.stringify(f.record.redactionMeta)),
-      col((f) => f.record.schemaVersion),
-      col((f) => f.record.resourceJson),
-      col((f) => f.record.scopeJson),
-    ],
-  );
-}
-
-async function insertInvocations(client: PoolClient, fresh: Fresh[]): Promise<void> {
-  const col = <T>(f: (x: Fresh & { inv: NonNullable<StepRecord['invocation']> }) => T) =>
-    fresh.map((x) => f({ ...x, inv: x.record.invocation! }));
-  await client.query(
-    `INSERT INTO invocation (tenant_id, id, project_id, run_id, step_id, trace_id, span_id, parent_span_id, kind,
-       target, method, invoker, task_type, provider, model, tool_name, artifact_id, success, error_type,
-       error_message, started_at, latency_ms, input_tokens, output_tokens, cached_input_tokens,
-       cache_write_tokens, reasoning_tokens, cost_usd, cost_source)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bytea[], $7::bytea[],
-       $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-       $16::text[], $17::text[], $18::bool[], $19::text[], $20::text[], $21::timestamptz[], $22::float8[],
-       $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::float8[], $29::text[])`,
-    [
-      col((f) => f.record.tenantId),
-      col(() => randomUUID()),
-      col((f) => f.record.projectId),
-      col((f) => f.record.runId),
-      col((f) => f.stepId),
-      col((f) => f.record.traceId),
-      col((f) => f.record.spanId),
-      col((f) => f.record.parentSpanId),
-      col((f) => f.inv.kind),
-      col((f) => f.inv.target),
-      col((f) => f.inv.method),
-      col((f) => f.inv.invoker),
-      col((f) => f.inv.taskType),
-      col((f) => f.inv.provider),
-      col((f) => f.inv.model),
-      col((f) => f.inv.toolName),
-      col((f) => f.inv.artifactId),
-      col((f) => f.inv.success),
-      col((f) => f.inv.errorType),
-      col((f) => f.inv.errorMessage),
-      col((f) => f.record.ts),
-      col((f) => f.inv.latencyMs),
-      col((f) => f.inv.inputTokens),
-      col((f) => f.inv.outputTokens),
-      col((f) => f.inv.cachedInputTokens),
-      col((f) => f.inv.cacheWriteTokens),
-      col((f) => f.inv.reasoningTokens),
-      col((f) => f.inv.costUsd),
-      col((f) => f.inv.costSource),
-    ],
-  );
 }
 
 async function updateRuns(
