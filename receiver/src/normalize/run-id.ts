@@ -16,6 +16,17 @@ export function nameBasedUuid(name: string): string {
  * its trace. Derived, never looked up, so concurrent writers agree on it without coordination.
  */
 export function runIdFor(tenantId: string, traceIdHex: string, explicitRunId: string | undefined): string {
-  if (explicitRunId) return UUID.test(explicitRunId) ? explicitRunId.toLowerCase() : nameBasedUuid(`${tenantId}/run/${explicitRunId}`);
-  return nameBasedUuid(`${tenantId}/trace/${traceIdHex}`);
+  if (explicitRunId && UUID.test(explicitRunId)) return explicitRunId.toLowerCase();
+  const name = explicitRunId ? `${tenantId}/run/${explicitRunId}` : `${tenantId}/trace/${traceIdHex}`;
+  let id = recent.get(name);
+  if (id === undefined) {
+    // Spans of one trace arrive together: a small memo saves a SHA-1 per span on the ingest path.
+    if (recent.size >= RECENT_LIMIT) recent.clear();
+    id = nameBasedUuid(name);
+    recent.set(name, id);
+  }
+  return id;
 }
+
+const RECENT_LIMIT = 10_000;
+const recent = new Map<string, string>();

@@ -3,15 +3,20 @@ import { defined, num, str, withPrefix } from '../attribute-readers.ts';
 import type { Mapper } from '../mapped.ts';
 
 /** Our own `agentrace.*` attributes (API.md "Our span attributes"): they win over every convention. */
+// Membership tests rather than safeParse: this runs for every span, and a failed zod parse (the usual
+// case: the attribute is absent) builds an error object.
+const STEP_TYPES: ReadonlySet<string> = new Set(StepType.options);
+const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set(RunStatus.options.filter((s) => s !== 'running'));
+const oneOf = <T extends string>(allowed: ReadonlySet<string>, value: string | undefined): T | undefined =>
+  value !== undefined && allowed.has(value) ? (value as T) : undefined;
+
 export const agentraceMapper: Mapper = ({ attributes: a }) => {
-  const type = StepType.safeParse(str(a, AGENTRACE.stepType));
-  const runStatus = RunStatus.safeParse(str(a, AGENTRACE.runStatus));
   const tags = withPrefix(a, AGENTRACE.runTagPrefix);
   return defined({
-    type: type.success ? type.data : undefined,
+    type: oneOf<StepType>(STEP_TYPES, str(a, AGENTRACE.stepType)),
     runId: str(a, AGENTRACE.runId),
     runName: str(a, AGENTRACE.runName),
-    runStatus: runStatus.success && runStatus.data !== 'running' ? runStatus.data : undefined,
+    runStatus: oneOf<RunStatus>(FINAL_RUN_STATUSES, str(a, AGENTRACE.runStatus)),
     runTags: Object.keys(tags).length > 0 ? tags : undefined,
     agentRole: str(a, AGENTRACE.agentRole),
     taskType: str(a, AGENTRACE.taskType),
