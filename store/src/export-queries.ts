@@ -79,8 +79,9 @@ export async function* streamRuns(
 }
 
 /**
- * A run's steps in time order (seq breaks ties), with their span's parent, exact times, resource and
- * scope, read through a server-side cursor (constant memory).
+ * A run's steps in time order, with their span's parent, exact times, resource and scope, read through a
+ * server-side cursor (constant memory). Of steps that start together a root comes first (a root span and
+ * its first child often share a clock tick, and the child arrives first), then seq breaks ties.
  */
 export async function* streamRunSteps(
   db: Queryable,
@@ -91,7 +92,8 @@ export async function* streamRunSteps(
     new QueryStream(
       `SELECT ${STEP_COLUMNS}, encode(s.parent_span_id, 'hex') AS parent_span_hex, s.resource, s.scope,
               ${TIMESTAMP_TEXT('s.ts')} AS start_time, ${TIMESTAMP_TEXT('s.end_ts')} AS end_time
-       FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.ts, s.seq`,
+       FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2
+       ORDER BY s.ts, (s.parent_span_id IS NULL AND s.parent_step_id IS NULL) DESC, s.seq`,
       [tenantId, runId],
       { batchSize: BATCH_ROWS },
     ),
