@@ -417,6 +417,21 @@ describe('POST /v1/traces: undecodable bodies and content types', () => {
     expect(await storedSpans(traceId)).toHaveLength(1);
   });
 
+  it.each(['application/protobuf', 'application/x-protobuf'])(
+    'answers a %s request in that same media type, also when it fails',
+    async (contentType) => {
+      const ok = await post(protobufBody([validSpan(randomBytes(16))]), {
+        'content-type': contentType,
+        authorization: `Bearer ${tenant.ingestKey.key}`,
+      });
+      expect(ok.status).toBe(200);
+      expect(mediaType(ok)).toBe(contentType);
+      const refused = await post(protobufBody([validSpan(randomBytes(16))]), { 'content-type': contentType });
+      expect(refused.status).toBe(401);
+      expect(mediaType(refused)).toBe(contentType);
+    },
+  );
+
   it('answers 401 for a revoked ingest key', async () => {
     const other = await createTenant(db.pool, 'revoked-key-tenant');
     const traceId = randomBytes(16);

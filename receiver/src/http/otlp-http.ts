@@ -24,11 +24,17 @@ function encodingOf(req: Request): Encoding | null {
   return null;
 }
 
+/** The protobuf media type the client sent (OTLP: the response uses the request's Content-Type). */
+function protobufTypeOf(res: Response): string {
+  const sent = (res.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return sent === 'application/protobuf' ? sent : 'application/x-protobuf';
+}
+
 function sendStatus(res: Response, encoding: Encoding, status: number, message: string): void {
   const code = GRPC_CODE[status] ?? 2;
   res.status(status);
   if (encoding === 'protobuf') {
-    res.type('application/x-protobuf').send(Buffer.from(RpcStatusType.encode({ code, message }).finish()));
+    res.type(protobufTypeOf(res)).send(Buffer.from(RpcStatusType.encode({ code, message }).finish()));
   } else {
     res.type('application/json').send(JSON.stringify({ code, message }));
   }
@@ -108,7 +114,7 @@ export function otlpHttpRouter(deps: OtlpHttpDeps): express.Router {
       res.status(200);
       if (encoding === 'protobuf') {
         const message = ExportTraceServiceResponseType.fromObject(partialSuccess ? { partialSuccess } : {});
-        res.type('application/x-protobuf').send(Buffer.from(ExportTraceServiceResponseType.encode(message).finish()));
+        res.type(protobufTypeOf(res)).send(Buffer.from(ExportTraceServiceResponseType.encode(message).finish()));
       } else {
         res.json(partialSuccess ? { partialSuccess: { ...partialSuccess, rejectedSpans: String(result.rejected) } } : {});
       }
