@@ -43,6 +43,20 @@ export interface PricedCall {
   costSource: 'reported' | 'estimated' | null;
 }
 
+/** The step columns that say what a call was, from its facts (the same for spans and native steps). */
+export function callColumns(facts: CallFacts & { decisionTokenId?: string }) {
+  return {
+    model: facts.model ?? null,
+    requestModel: facts.requestModel ?? null,
+    provider: facts.provider ?? null,
+    toolName: facts.toolName ?? null,
+    agentName: facts.agentName ?? facts.contextAgentName ?? null,
+    inputTokens: facts.inputTokens ?? null,
+    outputTokens: facts.outputTokens ?? null,
+    decisionTokenId: facts.decisionTokenId ?? null,
+  };
+}
+
 /**
  * The cost of a step that started at `at`: a reported cost wins; else model calls are estimated from the
  * prices in effect then (null when the model or its usage is unknown, never zero); other steps cost

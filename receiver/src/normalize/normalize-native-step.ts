@@ -1,7 +1,7 @@
 import type { NativeStep } from '@agentrace/schemas';
 import type { StepRecord } from '@agentrace/store';
 import { redactStep } from '../redact/redact-step.ts';
-import { type CallFacts, invocationOf, priceCall } from './invocation.ts';
+import { type CallFacts, callColumns, invocationOf, priceCall } from './invocation.ts';
 import type { NormalizeContext } from './normalize-span.ts';
 import { isoToNanos, nanosToIso } from './time.ts';
 
@@ -78,15 +78,8 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
     errorType: error.type,
     errorMessage: error.message,
     errorStack: error.stack,
-    model: facts.model ?? null,
-    requestModel: facts.requestModel ?? null,
-    provider: facts.provider ?? null,
-    toolName: facts.toolName ?? null,
-    agentName: facts.agentName ?? facts.contextAgentName ?? null,
-    inputTokens: facts.inputTokens ?? null,
-    outputTokens: facts.outputTokens ?? null,
+    ...callColumns(facts),
     costUsd,
-    decisionTokenId: facts.decisionTokenId ?? null,
     payloadJson: redacted.payloadJson,
     payloadHash: redacted.payloadHash,
     redactionMeta: redacted.redactionMeta,

@@ -5,7 +5,7 @@ import type { Pricing } from '../pricing/pricing.ts';
 import { redactStep } from '../redact/redact-step.ts';
 import type { RedactionLog, RedactorRules } from '../redact/redactor.ts';
 import { str } from './attribute-readers.ts';
-import { invocationOf, priceCall } from './invocation.ts';
+import { callColumns, invocationOf, priceCall } from './invocation.ts';
 import { mapSpan } from './mappers/index.ts';
 import { runIdFor } from './run-id.ts';
 import { nanosToIso } from './time.ts';
@@ -102,15 +102,8 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
     errorType: failed ? error.type : null,
     errorMessage: failed ? error.message : null,
     errorStack: failed ? error.stack : null,
-    model: facts.model ?? null,
-    requestModel: facts.requestModel ?? null,
-    provider: facts.provider ?? null,
-    toolName: facts.toolName ?? null,
-    agentName: facts.agentName ?? facts.contextAgentName ?? null,
-    inputTokens: facts.inputTokens ?? null,
-    outputTokens: facts.outputTokens ?? null,
+    ...callColumns(facts),
     costUsd,
-    decisionTokenId: facts.decisionTokenId ?? null,
     payloadJson: redacted.payloadJson,
     payloadHash: redacted.payloadHash,
     redactionMeta: redacted.redactionMeta,
