@@ -46,7 +46,7 @@ describe('Pricing.find', () => {
     expect(pricing.find(name)?.model).toBe(expected);
   });
 
-  it.each(['llama-3.1-70b', 'my-finetune', 'gpt-4', 'gpt4o', 'claude', ''])(
+  it.each(['llama-3.1-70b', 'my-finetune', 'gpt-4', 'gpt4o', 'claude', '', 'o3-pro', 'o1-mini', 'gpt-5-pro', 'o3-deep-research-2025-06-26'])(
     'knows no price for %j',
     (name) => {
       expect(pricing.find(name)).toBeUndefined();

@@ -4,6 +4,9 @@ import shipped from './prices.json' with { type: 'json' };
 
 const Usd = z.number().nonnegative();
 
+/** What follows a known family's name when it names a different product (with its own price). */
+const TIER_SUFFIX = /^(pro|mini|nano|max|turbo|ultra|deep-research|realtime)(-|$)/;
+
 /** USD per 1M tokens of each kind. `input` is the uncached input price; the rest default to it or to output. */
 const TokenPrices = {
   input: Usd,
@@ -101,7 +104,10 @@ export class Pricing {
     const found = this.byModel.get(bare);
     if (found) return found;
     const family = this.families.find((f) => bare.startsWith(`${f}-`));
-    return family ? this.byModel.get(family) : undefined;
+    // A variant (`gpt-4o-mini-audio`, `gemini-1.5-pro-002`) costs what its family does, but a tier suffix
+    // names another product with its own price (`o3-pro`, `o1-mini`): unknown, so null, never a guess.
+    if (!family || TIER_SUFFIX.test(bare.slice(family.length + 1))) return undefined;
+    return this.byModel.get(family);
   }
 
   /**
