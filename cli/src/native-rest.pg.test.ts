@@ -361,7 +361,7 @@ describe('POST /v1/runs/{run_id}/steps', () => {
       output: { password: '[REDACTED:denylist.key]' },
     });
     expect(row.redaction_meta.paths.sort()).toEqual(
-      ['$.error.message', '$.payload.input.headers.authorization', '$.payload.input.note', '$.payload.output.password'].sort(),
+      ['$.error.message', '$.input.headers.authorization', '$.input.note', '$.output.password'].sort(),
     );
     // The hash is over the stored (redacted) payload's canonical JSON, as for spans.
     const stored = (await getSteps(run.run_id))[0]!;

@@ -185,11 +185,11 @@ describe('redaction end to end: real OTel SDK and OTLP exporter, secrets everywh
       expect.arrayContaining([
         "$.resource['process.command_args'][2]",
         "$.resource['cloud.credentials']",
-        '$.payload.attributes.api_key',
-        "$.payload.attributes['http.request.header.authorization'][0]",
-        "$.payload.attributes['gen_ai.input.messages']",
-        '$.payload.input.messages[0].parts[0].content',
-        '$.payload.events[0].attributes.content',
+        '$.attributes.api_key',
+        "$.attributes['http.request.header.authorization'][0]",
+        "$.attributes['gen_ai.input.messages']",
+        '$.input.messages[0].parts[0].content',
+        '$.events[0].attributes.content',
       ]),
     );
     expect(chat.redaction_meta.rules.map((r) => r.rule_id)).toEqual(

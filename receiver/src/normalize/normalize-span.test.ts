@@ -853,7 +853,7 @@ describe('normalizeSpan: redaction', () => {
     expect(attributes['request.note']).toBe('Authorization: Bearer [REDACTED:pattern.bearer]');
     expect(attributes['config.line']).toBe('OPENAI_API_KEY=[REDACTED:pattern.openai_key]');
     expect(record.redactionMeta).toEqual({
-      paths: ["$.payload.attributes['request.note']", "$.payload.attributes['config.line']"],
+      paths: ["$.attributes['request.note']", "$.attributes['config.line']"],
       rules: [
         { rule_id: 'pattern.bearer', reason: 'secret' },
         { rule_id: 'pattern.openai_key', reason: 'secret' },
@@ -920,12 +920,12 @@ describe('normalizeSpan: redaction', () => {
       paths: expect.arrayContaining([
         '$.error.message',
         '$.error.stack',
-        '$.payload.input.messages[0].parts[0].content',
-        "$.payload.attributes['gen_ai.tool.call.arguments']",
-        "$.payload.attributes['gen_ai.input.messages']",
-        "$.payload.attributes['http.request.header.authorization'][0]",
-        '$.payload.events[0].attributes.msg',
-        '$.payload.links[0].attributes.note',
+        '$.input.messages[0].parts[0].content',
+        "$.attributes['gen_ai.tool.call.arguments']",
+        "$.attributes['gen_ai.input.messages']",
+        "$.attributes['http.request.header.authorization'][0]",
+        '$.events[0].attributes.msg',
+        '$.links[0].attributes.note',
       ]),
     });
     expect(JSON.parse(record.resourceJson!)).toEqual({
@@ -954,7 +954,7 @@ describe('normalizeSpan: redaction', () => {
       ],
     });
     expect(record.redactionMeta).toMatchObject({
-      paths: expect.arrayContaining(['$.payload.input.messages[0].parts[0].content']),
+      paths: expect.arrayContaining(['$.input.messages[0].parts[0].content']),
     });
     expect(everything(record)).not.toContain(openAiKey);
   });

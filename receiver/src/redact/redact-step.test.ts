@@ -44,8 +44,8 @@ describe('redactStep: the one entry point of every ingest path', () => {
       '$.error.stack',
       '$.tool_name',
       '$.run_tags.token',
-      '$.payload.input.note',
-      '$.payload.attributes.cookie',
+      '$.input.note',
+      '$.attributes.cookie',
     ]);
     expect(JSON.stringify(out)).not.toMatch(/sk-proj-|ghp_|plain-secret|sid=1/);
   });

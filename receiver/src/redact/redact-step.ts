@@ -52,7 +52,7 @@ export function redactStep<F extends object>(
     else if (value !== null && typeof value === 'object') facts[key] = redactValue(value, path, log, rules);
     else facts[key] = value;
   }
-  const payloadJson = canonicalJson(redactValue(step.payload, '$.payload', log, rules));
+  const payloadJson = canonicalJson(redactValue(step.payload, '$', log, rules));
   return {
     name,
     error,
