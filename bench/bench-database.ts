@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPool, migrate, type Pool, startEmbeddedPostgres } from '@agentrace/store';
-import pg from 'pg';
+import { createScratchDatabase, type Pool, startEmbeddedPostgres } from '@agentrace/store';
 
 export interface BenchDatabase {
   pool: Pool;
@@ -27,24 +25,12 @@ export async function openBenchDatabase(poolSize = 8): Promise<BenchDatabase> {
     adminUrl = server.url;
     stopServer = server.stop;
   }
-  const name = `agentrace_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), poolSize);
-  await migrate(pool);
+  const db = await createScratchDatabase(adminUrl, 'agentrace_bench', poolSize);
   return {
-    pool,
-    url: url.toString(),
+    pool: db.pool,
+    url: db.url,
     async close() {
-      await pool.end();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await db.drop();
       await stopServer();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -65,3 +65,4 @@ export {
   STEP_COPY_COLUMNS,
   stepCopyLine,
 } from './copy-rows.ts';
+export { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
