@@ -5,11 +5,10 @@ import path from 'node:path';
 import { CostRow } from '@agentrace/schemas';
 import { createTenant, type NewTenant, writeSteps } from '@agentrace/store';
 import { createTestDatabase, stepRecord, type TestDatabase } from '@agentrace/store/testing';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseConfig } from './config.ts';
 import { COST_FLAGS, costCommand } from './cost.ts';
+import { runCommand } from './testing/run-command.ts';
 
 let db: TestDatabase;
 let t: NewTenant;
@@ -56,30 +55,8 @@ afterAll(async () => {
 });
 
 /** Runs `agentrace cost ...` as main.ts would; returns its exit code and output. */
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  const { config, positionals, flags } = parseConfig(
-    argv.filter((a) => a !== '--json'),
-    { DATABASE_URL: db.url, AGENTRACE_LOG_LEVEL: 'silent', ...env },
-    COST_FLAGS,
-  );
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => err.push(String(chunk)) > 0);
-  try {
-    const code = await costCommand(
-      config,
-      pino({ level: 'silent' }),
-      positionals.slice(1),
-      flags,
-      argv.includes('--json'),
-    );
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const cli = (argv: string[], env: Record<string, string> = {}) =>
+  runCommand(costCommand, argv, COST_FLAGS, { DATABASE_URL: db.url, ...env });
 
 const stored = async () =>
   (

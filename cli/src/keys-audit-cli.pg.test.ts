@@ -4,12 +4,11 @@ import { promisify } from 'node:util';
 import { ApiKey, CreatedKey } from '@agentrace/schemas';
 import { authenticateKey, createTenant, type NewTenant } from '@agentrace/store';
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { auditCommand } from './audit.ts';
-import { parseConfig } from './config.ts';
 import { KEYS_FLAGS, keysCommand } from './keys.ts';
+import { type CommandFn, runCommand } from './testing/run-command.ts';
 
 const BIN = fileURLToPath(new URL('../bin/agentrace.mjs', import.meta.url));
 let db: TestDatabase;
@@ -26,30 +25,7 @@ afterAll(async () => {
 });
 
 /** Runs a command's function as main.ts would, with this argv; returns its exit code and output. */
-async function cli(command: typeof keysCommand, argv: string[]) {
-  const { config, positionals, flags } = parseConfig(
-    argv.filter((a) => a !== '--json'),
-    { DATABASE_URL: db.url, AGENTRACE_LOG_LEVEL: 'silent' },
-    KEYS_FLAGS,
-  );
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => err.push(String(chunk)) > 0);
-  try {
-    const code = await command(
-      config,
-      pino({ level: 'silent' }),
-      positionals.slice(1),
-      flags,
-      argv.includes('--json'),
-    );
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const cli = (command: CommandFn, argv: string[]) => runCommand(command, argv, KEYS_FLAGS, { DATABASE_URL: db.url });
 
 describe('agentrace keys', () => {
   it('creates a user key, shown once, that works at once', async () => {
