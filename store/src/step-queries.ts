@@ -67,7 +67,8 @@ export async function getTimeline(
     const parent = node.parent_step_id ? byId.get(node.parent_step_id) : undefined;
     if (parent) parent.children.push(node.step_id);
   }
-  for (const node of timeline) node.depth = depthOf(node, byId);
+  const depths = depthsOf(timeline, byId);
+  for (const node of timeline) node.depth = depths.get(node.step_id)!;
   // Time order; a parent and child that start in the same microsecond (common with millisecond clocks)
   // keep the parent first, and seq breaks the remaining ties.
   timeline.sort((a, b) => a.offset_ms - b.offset_ms || a.depth - b.depth || a.seq - b.seq);
@@ -91,14 +92,25 @@ async function runStepRows(pool: Queryable, tenantId: string, runId: string): Pr
   return rows;
 }
 
-function depthOf(node: TimelineStep, byId: Map<string, TimelineStep>): number {
-  let depth = 0;
-  const seen = new Set<string>();
-  for (let p = node.parent_step_id; p && byId.has(p) && !seen.has(p); p = byId.get(p)!.parent_step_id) {
-    seen.add(p);
-    depth++;
+/**
+ * Each step's depth in the tree, memoized so a deep chain costs O(n), not O(n·depth). A parent cycle
+ * (only possible with bad data) is cut where it closes.
+ */
+function depthsOf(nodes: TimelineStep[], byId: Map<string, TimelineStep>): Map<string, number> {
+  const depths = new Map<string, number>();
+  for (const node of nodes) {
+    const chain: TimelineStep[] = [];
+    const onChain = new Set<string>();
+    let cursor: TimelineStep | undefined = node;
+    while (cursor && !depths.has(cursor.step_id) && !onChain.has(cursor.step_id)) {
+      chain.push(cursor);
+      onChain.add(cursor.step_id);
+      cursor = cursor.parent_step_id ? byId.get(cursor.parent_step_id) : undefined;
+    }
+    let depth = cursor && depths.has(cursor.step_id) ? depths.get(cursor.step_id)! + 1 : 0;
+    for (let i = chain.length - 1; i >= 0; i--) depths.set(chain[i]!.step_id, depth++);
   }
-  return depth;
+  return depths;
 }
 
 /** Microseconds since the epoch of an RFC 3339 text with up to microsecond precision. */
