@@ -73,3 +73,17 @@ export {
   Timeline,
   TimelineStep,
 } from './wire.ts';
+export {
+  ArgCondition,
+  ArgPath,
+  CreatePolicyBody,
+  evaluatePolicy,
+  Policy,
+  type PolicyCall,
+  PolicyDocument,
+  PolicyEffect,
+  PolicyRule,
+  type PolicyVerdict,
+  toolMatches,
+  valueAt,
+} from './policy.ts';
