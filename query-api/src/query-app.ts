@@ -9,6 +9,7 @@ import { auditRouter } from './routes/audit.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
+import { governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
@@ -50,6 +51,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
+  app.use(governanceRouter(deps.pool));
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });

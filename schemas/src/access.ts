@@ -67,6 +67,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   api('POST', '/v1/policies', ADMIN),
   api('POST', '/v1/policies/:policyId\\:activate', ADMIN),
   api('POST', '/v1/decisions', { ingestKeys: true, minRole: 'admin' }),
+  api('GET', '/v1/decisions/public-key', { ingestKeys: true, minRole: 'viewer' }),
   api('GET', '/v1/approvals', VIEWER),
   api('GET', '/v1/approvals/:approvalId', VIEWER),
   api('POST', '/v1/approvals/:approvalId\\:approve', APPROVER),

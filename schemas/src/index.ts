@@ -74,9 +74,15 @@ export {
   TimelineStep,
 } from './wire.ts';
 export {
+  ApprovalActionBody,
+  Approval,
+  ApprovalListQuery,
+  ApprovalStatus,
   ArgCondition,
   ArgPath,
   CreatePolicyBody,
+  DecisionBody,
+  DecisionResult,
   evaluatePolicy,
   Policy,
   type PolicyCall,
@@ -87,3 +93,11 @@ export {
   toolMatches,
   valueAt,
 } from './policy.ts';
+export {
+  argsHash,
+  DecisionClaims,
+  newClaims,
+  signDecisionToken,
+  type TokenCheck,
+  verifyDecisionToken,
+} from './decision-token.ts';

@@ -175,3 +175,59 @@ export function evaluatePolicy(doc: PolicyDocument, call: PolicyCall): PolicyVer
   if (!rule) return { effect: doc.default, ruleId: null, reason: null };
   return { effect: rule.effect, ruleId: rule.id, reason: rule.reason ?? null };
 }
+
+/** `POST /v1/decisions`: may this run call this tool with these arguments? */
+export const DecisionBody = z
+  .object({
+    run_id: z.uuid(),
+    tool_name: z.string().min(1).max(200),
+    args: z.json().default({}),
+  })
+  .strict();
+export type DecisionBody = z.infer<typeof DecisionBody>;
+
+/** The answer: `allow` with a signed token, `deny` with the rule, or `pending` with an approval to wait on. */
+export const DecisionResult = z.object({
+  decision: z.enum(['allow', 'deny', 'pending']),
+  token: z.string().nullable(),
+  token_id: z.uuid().nullable(),
+  approval_id: z.uuid().nullable(),
+  policy_id: z.uuid().nullable(),
+  rule_id: z.string().nullable(),
+  reason: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+export type DecisionResult = z.infer<typeof DecisionResult>;
+
+export const ApprovalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
+/** An approval request as the API returns it; `token` once approved. */
+export const Approval = z.object({
+  approval_id: z.uuid(),
+  project_id: z.uuid(),
+  run_id: z.uuid(),
+  policy_id: z.uuid(),
+  rule_id: z.string().nullable(),
+  tool_name: z.string(),
+  args: z.json(),
+  args_sha256: z.string(),
+  status: ApprovalStatus,
+  requested_by: z.uuid().nullable(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  decided_by: z.uuid().nullable(),
+  decided_at: z.string().nullable(),
+  comment: z.string().nullable(),
+  token_id: z.uuid().nullable(),
+  token: z.string().nullable(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+/** `GET /v1/approvals` query string: newest first. */
+export const ApprovalListQuery = z
+  .object({ status: ApprovalStatus.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+  .strict();
+
+/** `POST /v1/approvals/{id}:approve|:deny`. */
+export const ApprovalActionBody = z.object({ comment: z.string().trim().min(1).max(2000) }).strict();

@@ -66,3 +66,19 @@ export {
   stepCopyLine,
 } from './copy-rows.ts';
 export { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
+export {
+  activatePolicy,
+  activePolicy,
+  type ApprovalRequest,
+  createApproval,
+  createPolicy,
+  currentSigningKey,
+  type DecideOutcome,
+  decideApproval,
+  getApproval,
+  listApprovals,
+  listPolicies,
+  runForDecision,
+  type SigningKey,
+  signingPublicKeys,
+} from './governance.ts';

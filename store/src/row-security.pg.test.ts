@@ -27,6 +27,16 @@ async function seed(t: NewTenant) {
       invocation: {},
     }),
   ]);
+  const policyId = randomUUID();
+  await db.pool.query(
+    `INSERT INTO policy (tenant_id, id, project_id, version, document) VALUES ($1, $2, $3, 1, '{"default":"allow","rules":[]}')`,
+    [t.tenantId, policyId, t.projectId],
+  );
+  await db.pool.query(
+    `INSERT INTO approval (tenant_id, id, project_id, run_id, policy_id, tool_name, args, args_sha256, status, expires_at)
+     VALUES ($1, $2, $3, $4, $5, 'tool', '{}', 'sha256:x', 'pending', now() + interval '1 hour')`,
+    [t.tenantId, randomUUID(), t.projectId, randomUUID(), policyId],
+  );
 }
 
 beforeAll(async () => {
