@@ -1,5 +1,5 @@
 export { HttpError } from '@agentrace/schemas';
-export { createQueryApp, type QueryAppDeps } from './query-app.ts';
 export { diffRuns, type RunWithSteps } from './diff/diff-runs.ts';
 export { ChunkWriter } from './export/chunk-writer.ts';
 export { writeTrajectory } from './export/trajectory.ts';
+export { createQueryApp, type QueryAppDeps } from './query-app.ts';

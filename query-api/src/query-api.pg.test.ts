@@ -1,15 +1,12 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ErrorEnvelope, Invocation, listOf, Run, Step } from '@agentrace/schemas';
 import { createKey, createTenant, type NewTenant, writeSteps } from '@agentrace/store';
 import { createTestDatabase, stepRecord, type TestDatabase } from '@agentrace/store/testing';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueryApp } from './query-app.ts';
+import { type ListeningQueryApp, listenQueryApp } from './testing/listen-query-app.ts';
 
 let db: TestDatabase;
-let server: Server;
+let app: ListeningQueryApp;
 let base: string;
 let tenant: NewTenant;
 let other: NewTenant;
@@ -82,12 +79,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tenant = await createTenant(db.pool, 'analysts');
   other = await createTenant(db.pool, 'someone-else');
-  server = createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await listenQueryApp(db.pool);
+  base = app.base;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await app?.close();
   await db?.drop();
 });
 

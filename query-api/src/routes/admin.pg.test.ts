@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import {
   ApiKey,
@@ -12,13 +10,12 @@ import {
 } from '@agentrace/schemas';
 import { createTenant, type NewTenant } from '@agentrace/store';
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createQueryApp } from '../query-app.ts';
+import { type ListeningQueryApp, listenQueryApp } from '../testing/listen-query-app.ts';
 
 let db: TestDatabase;
-let server: Server;
+let app: ListeningQueryApp;
 let base: string;
 let tenant: NewTenant;
 let other: NewTenant;
@@ -27,12 +24,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tenant = await createTenant(db.pool, 'admins');
   other = await createTenant(db.pool, 'someone-else');
-  server = createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await listenQueryApp(db.pool);
+  base = app.base;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await app?.close();
   await db?.drop();
 });
 

@@ -1,10 +1,9 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   Approval,
-  argsHash,
   AuditRecord,
+  argsHash,
   DecisionResult,
   ErrorEnvelope,
   listOf,
@@ -19,9 +18,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueryApp } from '../query-app.ts';
+import { type ListeningQueryApp, listenQueryApp } from '../testing/listen-query-app.ts';
 
 let db: TestDatabase;
-let server: Server;
+let app: ListeningQueryApp;
 let base: string;
 let tenant: NewTenant;
 let other: NewTenant;
@@ -63,12 +63,11 @@ beforeAll(async () => {
   prodRun = await insertRun(tenant, { env: 'prod' });
   devRun = await insertRun(tenant, { env: 'dev' });
   otherRun = await insertRun(other, { env: 'prod' });
-  server = createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await listenQueryApp(db.pool);
+  base = app.base;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await app?.close();
   await db?.drop();
 });
 
