@@ -115,6 +115,18 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(1).default(365),
     help: 'days audit rows are kept at least; only older ones are deleted',
   },
+  metricsToken: {
+    env: 'AGENTRACE_METRICS_TOKEN',
+    flag: 'metrics-token',
+    schema: Key.optional(),
+    help: 'when set, GET /metrics wants it as a bearer token (401 without); unset, /metrics is open (it holds no tenant data)',
+  },
+  dbCheckIntervalMs: {
+    env: 'AGENTRACE_DB_CHECK_INTERVAL_MS',
+    flag: 'db-check-interval-ms',
+    schema: z.coerce.number().int().min(100).max(60_000).default(1000),
+    help: 'milliseconds between database health checks (and the longest one may take); while one fails, ingest answers 503 and /readyz 503',
+  },
   logLevel: {
     env: 'AGENTRACE_LOG_LEVEL',
     flag: 'log-level',

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { pino } from 'pino';
 import { AUDIT_FLAGS, AUDIT_USAGE, auditCommand } from './audit.ts';
 import { parseConfig, settingsHelp } from './config.ts';
 import { COST_FLAGS, COST_USAGE, costCommand } from './cost.ts';
 import { EXPORT_FLAGS, EXPORT_USAGE, exportCommand } from './export.ts';
 import { openDatabase } from './database.ts';
+import { createLogger } from './logger.ts';
 import { runDemo } from './demo.ts';
-import { startServer } from './serve.ts';
+import { SERVE_MODES, type ServeMode, startServer } from './serve.ts';
 import { shutdownSignal } from './shutdown-signal.ts';
 import { KEYS_FLAGS, KEYS_USAGE, keysCommand } from './keys.ts';
 import { createTenantCommand } from './tenants.ts';
@@ -16,7 +16,8 @@ const USAGE = `agentrace: observability for AI agents, on OpenTelemetry and Post
 Usage: agentrace <command> [flags]
 
 Commands:
-  serve                   run the receivers (OTLP/HTTP and gRPC) and the query API on one database
+  serve [receiver|api]    run the receivers (OTLP/HTTP and gRPC, native REST) and the query API on one
+                          database; \`serve receiver\` or \`serve api\` runs one side only, to scale apart
   migrate                 apply database migrations and exit
   demo                    run the example agents against the local server (started if none runs)
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
@@ -45,13 +46,18 @@ async function main(argv: string[]): Promise<number> {
     process.env,
     { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS, ...EXPORT_FLAGS },
   );
-  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const logger = createLogger(config.logLevel);
   const [command, ...args] = positionals;
 
   switch (command) {
     case 'serve': {
+      const mode = (args[0] ?? 'all') as ServeMode;
+      if (!SERVE_MODES.includes(mode) || args.length > 1) {
+        process.stderr.write('usage: agentrace serve [receiver|api]\n');
+        return 2;
+      }
       const stopped = shutdownSignal(logger);
-      const server = await startServer(config, logger);
+      const server = await startServer(config, logger, mode);
       if (server.bootstrapped) printKeys(server.bootstrapped);
       printEndpoints(config.host, server.ports);
       await stopped;
@@ -96,15 +102,16 @@ function printKeys(t: { tenantId: string; projectId: string; adminKey: { key: st
   );
 }
 
-function printEndpoints(host: string, ports: { otlpHttp: number; otlpGrpc: number; api: number }) {
-  process.stdout.write(
-    [
-      `OTLP/HTTP receiver: http://${host}:${ports.otlpHttp}/v1/traces`,
-      `OTLP/gRPC receiver: ${host}:${ports.otlpGrpc}`,
-      `Query API:          http://${host}:${ports.api}/v1/runs`,
-      '',
-    ].join('\n'),
-  );
+function printEndpoints(
+  host: string,
+  ports: { otlpHttp: number | null; otlpGrpc: number | null; api: number | null },
+) {
+  const lines = [
+    ports.otlpHttp === null ? null : `OTLP/HTTP receiver: http://${host}:${ports.otlpHttp}/v1/traces`,
+    ports.otlpGrpc === null ? null : `OTLP/gRPC receiver: ${host}:${ports.otlpGrpc}`,
+    ports.api === null ? null : `Query API:          http://${host}:${ports.api}/v1/runs`,
+  ];
+  process.stdout.write(`${lines.filter((l) => l !== null).join('\n')}\n`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createQueryApp } from '@agentrace/query-api';
 import {
   closeGrpc,
@@ -10,25 +10,43 @@ import {
   IngestThrottle,
   listenGrpc,
   loadRedactionRules,
+  metricsEndpoint,
   Pricing,
   ReceiverMetrics,
+  Registry,
+  RequestTelemetry,
+  registerServerMetrics,
 } from '@agentrace/receiver';
-import { bootstrapDefaultTenant, type NewTenant, writeSteps } from '@agentrace/store';
+import { bootstrapDefaultTenant, DbHealth, type NewTenant, type Pool, writeSteps } from '@agentrace/store';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 import { startRetentionJob } from './retention-job.ts';
 
+/** What `agentrace serve` runs: everything (the default), only the receivers, or only the query API. */
+export type ServeMode = 'all' | 'receiver' | 'api';
+export const SERVE_MODES: readonly ServeMode[] = ['all', 'receiver', 'api'];
+
 export interface RunningServer {
-  ports: { otlpHttp: number; otlpGrpc: number; api: number };
+  /** The bound ports; null for the listeners this mode does not run. */
+  ports: { otlpHttp: number | null; otlpGrpc: number | null; api: number | null };
   /** The default tenant's keys when this start created them (printed once), else null. */
   bootstrapped: NewTenant | null;
-  /** The HTTP apps, for what they tell about themselves (their registered routes). */
-  apps: { api: ReturnType<typeof createQueryApp>; receiver: ReturnType<typeof createReceiverApp> };
+  /** The HTTP apps, for what they tell about themselves (their registered routes); null when not run. */
+  apps: {
+    api: ReturnType<typeof createQueryApp> | null;
+    receiver: ReturnType<typeof createReceiverApp> | null;
+  };
+  /** The one metrics registry of the process: everything with metrics registers here. */
+  registry: Registry;
   close(): Promise<void>;
 }
 
-function listen(app: { listen: (port: number, host: string) => Server }, port: number, host: string): Promise<Server> {
+function listen(
+  app: { listen: (port: number, host: string) => Server },
+  port: number,
+  host: string,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once('listening', () => resolve(server));
@@ -42,58 +60,136 @@ const closeServer = (server: Server) =>
     server.closeIdleConnections();
   });
 
-/**
- * `agentrace serve`: the database, the receiver and the query API in one process.
- * @example const s = await startServer(config, logger); ...; await s.close();
- */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  // Before the database starts: a bad redaction file stops the start with nothing to clean up.
-  const redaction = loadRedactionRules(config.redactionFile);
-  const db = await openDatabase(config, logger);
-  const bootstrapped = await bootstrapDefaultTenant(db.pool, { adminKey: config.adminKey, ingestKey: config.ingestKey });
-  const metrics = new ReceiverMetrics();
+const portOf = (server: Server) => (server.address() as AddressInfo).port;
+
+/** What both parts share: one database pool, its health, one registry, one request telemetry. */
+interface Shared {
+  config: Config;
+  logger: Logger;
+  pool: Pool;
+  health: DbHealth;
+  registry: Registry;
+  telemetry: RequestTelemetry;
+}
+
+/** OTLP/HTTP, OTLP/gRPC and native REST ingest, in front of the batch writer's queue. */
+async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedactionRules>) {
+  const { config, logger, pool, health, telemetry } = s;
+  const metrics = new ReceiverMetrics(s.registry);
   const queue = new IngestQueue(
-    (records) => writeSteps(db.pool, records),
-    { maxQueuedSpans: config.ingestQueueSpans, maxBatchSpans: config.ingestBatchSpans, writers: config.ingestWriters },
+    // A write that fails because the database is gone flips readiness at once: the next requests are
+    // refused without waiting on it.
+    (records) =>
+      writeSteps(pool, records).catch((err: unknown) => {
+        health.reportFailure(err);
+        throw err;
+      }),
+    {
+      maxQueuedSpans: config.ingestQueueSpans,
+      maxBatchSpans: config.ingestBatchSpans,
+      writers: config.ingestWriters,
+    },
     metrics,
   );
   const ingest = createIngestService({
-    pool: db.pool,
+    pool,
     queue,
     pricing: Pricing.load(config.pricingFile),
     redaction,
     metrics,
     throttle: new IngestThrottle(config.ingestSpansPerS),
   });
-  const receiverApp = createReceiverApp({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
-  const receiver = await listen(receiverApp, config.otlpHttpPort, config.host);
-  const grpcServer = createOtlpGrpcServer({ pool: db.pool, ingest, metrics, logger, maxBodyBytes: config.maxBodyBytes });
-  const otlpGrpc = await listenGrpc(grpcServer, config.host, config.otlpGrpcPort);
-  const queryApp = createQueryApp({
-    pool: db.pool,
+  const deps = { pool, health, ingest, metrics, logger, telemetry, maxBodyBytes: config.maxBodyBytes };
+  const app = createReceiverApp({ ...deps, metricsToken: config.metricsToken });
+  const http = await listen(app, config.otlpHttpPort, config.host);
+  const grpcServer = createOtlpGrpcServer(deps);
+  const grpcPort = await listenGrpc(grpcServer, config.host, config.otlpGrpcPort);
+  return {
+    app,
+    ports: { otlpHttp: portOf(http), otlpGrpc: grpcPort },
+    async close() {
+      await Promise.all([closeServer(http), closeGrpc(grpcServer)]);
+      await queue.drain();
+    },
+  };
+}
+
+/** The query API, and the retention passes (maintenance belongs with the API, not with every receiver). */
+async function startApi(s: Shared) {
+  const { config, logger, pool } = s;
+  const app = createQueryApp({
+    pool,
     logger,
+    health: s.health,
+    telemetry: s.telemetry.http('api'),
+    metrics: metricsEndpoint(s.registry, config.metricsToken),
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
   });
-  const api = await listen(queryApp, config.apiPort, config.host);
+  const http = await listen(app, config.apiPort, config.host);
   const retention = startRetentionJob({
-    pool: db.pool,
+    pool,
     intervalS: config.retentionIntervalS,
     auditRetentionDays: config.auditRetentionDays,
     logger,
   });
-  const ports = {
-    otlpHttp: (receiver.address() as AddressInfo).port,
-    otlpGrpc,
-    api: (api.address() as AddressInfo).port,
+  return {
+    app,
+    port: portOf(http),
+    async close() {
+      await Promise.all([closeServer(http), retention.stop()]);
+    },
   };
-  logger.info({ host: config.host, ...ports }, 'agentrace listening');
+}
+
+/**
+ * `agentrace serve [receiver|api]`: the database, and the receivers and the query API in one process
+ * (`all`), or one side only, to scale them apart on the same database.
+ * @example const s = await startServer(config, logger); ...; await s.close();
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  mode: ServeMode = 'all',
+): Promise<RunningServer> {
+  // Before the database starts: a bad redaction file stops the start with nothing to clean up.
+  const redaction = mode === 'api' ? null : loadRedactionRules(config.redactionFile);
+  const db = await openDatabase(config, logger);
+  const bootstrapped = await bootstrapDefaultTenant(db.pool, {
+    adminKey: config.adminKey,
+    ingestKey: config.ingestKey,
+  });
+  const health = new DbHealth(db.pool, { intervalMs: config.dbCheckIntervalMs }, (problem) => {
+    if (problem) logger.error({ problem }, 'database unavailable: ingest answers 503 until it is back');
+    else logger.info('database available again');
+  });
+  health.start();
+  const registry = new Registry();
+  registerServerMetrics(registry, { pool: db.pool, health });
+  const shared: Shared = {
+    config,
+    logger,
+    pool: db.pool,
+    health,
+    registry,
+    telemetry: new RequestTelemetry(registry, logger),
+  };
+  const receiver = redaction ? await startReceiver(shared, redaction) : null;
+  const api = mode === 'receiver' ? null : await startApi(shared);
+  const ports = {
+    otlpHttp: receiver?.ports.otlpHttp ?? null,
+    otlpGrpc: receiver?.ports.otlpGrpc ?? null,
+    api: api?.port ?? null,
+  };
+  logger.info({ host: config.host, mode, ...ports }, 'agentrace listening');
   return {
     ports,
     bootstrapped,
-    apps: { api: queryApp, receiver: receiverApp },
+    apps: { api: api?.app ?? null, receiver: receiver?.app ?? null },
+    registry,
     async close() {
-      await Promise.all([closeServer(receiver), closeServer(api), closeGrpc(grpcServer), retention.stop()]);
-      await queue.drain();
+      // Listeners first (in-flight requests finish), then what they wrote, then the database.
+      await Promise.all([receiver?.close(), api?.close()]);
+      health.stop();
       await db.close();
     },
   };

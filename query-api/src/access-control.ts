@@ -35,6 +35,8 @@ export function accessControl(pool: Pool) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const endpoint = apiEndpointOf(req.method, req.path);
     if (!endpoint) throw new HttpError('not_found', 'no such endpoint');
+    // The route template for request logs and metrics, also when the request stops here (401, 403).
+    res.locals.route = endpoint.path;
     if (endpoint.access !== 'public') {
       const principal = await requestPrincipal(pool, req);
       if (!principal) {

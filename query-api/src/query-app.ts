@@ -1,6 +1,6 @@
 import { errorHandler, HttpError } from '@agentrace/schemas';
-import type { BucketLimits, Pool } from '@agentrace/store';
-import express from 'express';
+import { type BucketLimits, DbHealth, isDatabaseUnavailable, type Pool } from '@agentrace/store';
+import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { accessControl } from './access-control.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -19,6 +19,12 @@ export interface QueryAppDeps {
   logger: Logger;
   /** Requests per second and burst per key (per address without a key); without it, no limit. */
   rateLimit?: BucketLimits;
+  /** The server's database health (`/readyz` checks through it); without it, one of its own. */
+  health?: DbHealth;
+  /** First in the app: request ids, one log line and latency per request (`RequestTelemetry.http`). */
+  telemetry?: RequestHandler;
+  /** `GET /metrics` (`metricsEndpoint`); without it, the route answers 404. */
+  metrics?: RequestHandler;
 }
 
 /**
@@ -28,6 +34,8 @@ export interface QueryAppDeps {
 export function createQueryApp(deps: QueryAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const health = deps.health ?? new DbHealth(deps.pool);
+  if (deps.telemetry) app.use(deps.telemetry);
   // First, so that every answer (health, 401, 404, errors) carries the X-RateLimit-* headers.
   if (deps.rateLimit) app.use(rateLimit(deps.pool, deps.rateLimit));
   // Every request, before any route: the endpoint's entry in the access table, the key, its role.
@@ -36,13 +44,11 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.pool.query('SELECT 1');
-      res.json({ status: 'ready' });
-    } catch {
-      throw new HttpError('unavailable', 'database unavailable');
-    }
+    await health.check();
+    health.assertUp();
+    res.json({ status: 'ready' });
   });
+  if (deps.metrics) app.get('/metrics', deps.metrics);
   app.use(runsRouter(deps.pool));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));
@@ -55,6 +61,6 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, { isUnavailable: isDatabaseUnavailable }));
   return app;
 }

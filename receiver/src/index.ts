@@ -12,3 +12,8 @@ export { createReceiverApp, type ReceiverAppDeps } from './receiver-app.ts';
 export { DEFAULT_RULES as DEFAULT_REDACTION_RULES, type RedactorRules } from './redact/redactor.ts';
 export { loadRedactionRules } from './redact/redaction-config.ts';
 export { closeGrpc, createOtlpGrpcServer, listenGrpc } from './grpc/otlp-grpc.ts';
+export { metricsEndpoint } from './ops/metrics-endpoint.ts';
+export { requestIdOf } from './ops/request-id.ts';
+export { type AppName, RequestTelemetry } from './ops/request-telemetry.ts';
+export { registerServerMetrics } from './ops/server-metrics.ts';
+export { Registry } from 'prom-client';

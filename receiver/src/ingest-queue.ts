@@ -11,7 +11,8 @@ export interface IngestQueueOptions {
 
 export interface QueueObserver {
   batchWritten?(spans: number, seconds: number): void;
-  depthChanged?(spans: number): void;
+  /** `spans` queued or being written, of which `waiting` are not yet in a transaction. */
+  depthChanged?(spans: number, waiting: number): void;
 }
 
 /** The queue is full: the caller should be told to retry later. */
@@ -35,6 +36,7 @@ type WriteFn = (records: StepRecord[]) => Promise<StepOutcome[]>;
 export class IngestQueue {
   private readonly pending: Pending[] = [];
   private queued = 0;
+  private waiting = 0;
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -57,6 +59,7 @@ export class IngestQueue {
     }
     return new Promise((resolve, reject) => {
       this.pending.push({ records, resolve, reject });
+      this.waiting += records.length;
       this.setDepth(this.queued + records.length);
       this.pump();
     });
@@ -79,6 +82,8 @@ export class IngestQueue {
         spans += next.records.length;
       }
       this.active++;
+      this.waiting -= spans;
+      this.setDepth(this.queued);
       void this.run(batch, spans);
     }
   }
@@ -105,6 +110,6 @@ export class IngestQueue {
 
   private setDepth(spans: number): void {
     this.queued = spans;
-    this.observer.depthChanged?.(spans);
+    this.observer.depthChanged?.(spans, this.waiting);
   }
 }

@@ -1,7 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueObserver } from './ingest-queue.ts';
 
-/** The receiver's own Prometheus metrics (DESIGN §7). */
+/**
+ * The receiver's own Prometheus metrics (DESIGN §7), in the server's one registry (given: `serve` makes
+ * it and passes it to everything that has metrics, and `/metrics` on either port shows it whole).
+ */
 export class ReceiverMetrics implements QueueObserver {
   readonly registry: Registry;
   readonly spansAccepted: Counter;
@@ -10,6 +13,7 @@ export class ReceiverMetrics implements QueueObserver {
   readonly nativeSteps: Counter<'outcome'>;
   readonly requestsRefused: Counter<'reason'>;
   private readonly queueDepth: Gauge;
+  private readonly queueWaiting: Gauge;
   private readonly batchSeconds: Histogram;
 
   constructor(registry = new Registry()) {
@@ -47,6 +51,11 @@ export class ReceiverMetrics implements QueueObserver {
       help: 'Spans queued or being written.',
       registers: [registry],
     });
+    this.queueWaiting = new Gauge({
+      name: 'agentrace_ingest_queue_waiting_spans',
+      help: 'Spans queued and waiting for a writer (not yet in a transaction).',
+      registers: [registry],
+    });
     this.batchSeconds = new Histogram({
       name: 'agentrace_ingest_batch_seconds',
       help: 'Time to write and commit one ingest batch.',
@@ -59,7 +68,8 @@ export class ReceiverMetrics implements QueueObserver {
     this.batchSeconds.observe(seconds);
   }
 
-  depthChanged(spans: number): void {
+  depthChanged(spans: number, waiting: number): void {
     this.queueDepth.set(spans);
+    this.queueWaiting.set(waiting);
   }
 }

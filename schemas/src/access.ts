@@ -51,6 +51,8 @@ const receiver = (method: HttpMethod, path: string, access: Access): Endpoint =>
 export const ENDPOINTS: readonly Endpoint[] = [
   api('GET', '/healthz', PUBLIC),
   api('GET', '/readyz', PUBLIC),
+  // Totals of the whole server, no tenant data; AGENTRACE_METRICS_TOKEN, when set, is checked by the route.
+  api('GET', '/metrics', PUBLIC),
   api('GET', '/v1/openapi.json', VIEWER),
   api('GET', '/v1/runs', VIEWER),
   api('GET', '/v1/runs/:runId', VIEWER),
@@ -84,7 +86,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   api('POST', '/v1/admin/backups', ADMIN),
   receiver('GET', '/healthz', PUBLIC),
   receiver('GET', '/readyz', PUBLIC),
-  receiver('GET', '/metrics', PUBLIC),
+  receiver('GET', '/metrics', PUBLIC), // as on the api
   receiver('POST', '/v1/traces', INGEST),
   receiver('POST', '/v1/runs', INGEST),
   receiver('POST', '/v1/runs/:runId/steps', INGEST),

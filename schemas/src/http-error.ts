@@ -30,20 +30,34 @@ export const notFound = (what: string) => new HttpError('not_found', `${what} no
 // Structural so that schemas depends on neither express nor pino.
 interface ErrorResponse {
   status(code: number): { json(body: unknown): unknown };
+  getHeader(name: string): unknown;
+  setHeader(name: string, value: string): unknown;
 }
 interface ErrorLogger {
   error(obj: object, msg: string): void;
 }
 
+/** Seconds a client should wait before retrying a 503 that did not say otherwise. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+export interface ErrorHandlerOptions {
+  /** Whether an unexpected error means a dependency is down (a 503 to retry, not a 500 to report). */
+  isUnavailable?(err: unknown): boolean;
+}
+
 /**
  * An express error handler that renders every error as API.md's envelope: an HttpError as itself, a body
- * parser failure as 400 (413 when too large), anything unexpected as a logged 500.
+ * parser failure as 400 (413 when too large), an unreachable dependency (`isUnavailable`) as 503,
+ * anything else as a logged 500. Every 503 carries Retry-After.
  */
-export function errorHandler(logger: ErrorLogger) {
+export function errorHandler(logger: ErrorLogger, options: ErrorHandlerOptions = {}) {
   return (err: unknown, _req: unknown, res: ErrorResponse, _next: unknown) => {
     let error: HttpError;
     if (err instanceof HttpError) error = err;
-    else if (isBodyParserError(err)) {
+    else if (options.isUnavailable?.(err)) {
+      logger.error({ err }, 'dependency unavailable');
+      error = new HttpError('unavailable', 'the database is unavailable; retry later');
+    } else if (isBodyParserError(err)) {
       error =
         err.type === 'entity.too.large'
           ? new HttpError('payload_too_large', 'request body is too large')
@@ -51,6 +65,9 @@ export function errorHandler(logger: ErrorLogger) {
     } else {
       logger.error({ err }, 'request failed');
       error = new HttpError('internal', 'internal error');
+    }
+    if (error.code === 'unavailable' && res.getHeader('Retry-After') === undefined) {
+      res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     }
     const body: ErrorEnvelope = {
       error: { code: error.code, message: error.message, details: error.details, retryable: error.retryable },

@@ -45,7 +45,15 @@ export {
   Role,
   SetRetentionBody,
 } from './governance.ts';
-export { errorHandler, HttpError, notFound, parseBody, parseId } from './http-error.ts';
+export {
+  type ErrorHandlerOptions,
+  errorHandler,
+  HttpError,
+  notFound,
+  parseBody,
+  parseId,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from './http-error.ts';
 export { AssignedSteps, CreateRunBody, FinishRunBody, NativeStep, parseStepBatch } from './native-ingest.ts';
 export {
   InvocationFilters,

@@ -8,7 +8,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * @example const pool = createPool('postgres://u:p@127.0.0.1:5432/agentrace')
  */
 export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, options: '-c TimeZone=UTC' });
+  // A server that does not answer (a dead host, not a refused port) fails a checkout after 10 s, not the
+  // OS's minutes of TCP retries: the receiver answers 503 and the client retries.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: 10_000,
+  });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

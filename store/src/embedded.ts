@@ -15,6 +15,8 @@ export interface EmbeddedDatabase {
 export interface EmbeddedOptions {
   dataDir: string;
   database?: string;
+  /** The port to listen on (a restart on the same one, as clients see it); a free one by default. */
+  port?: number;
   /** initdb's and the server's log lines; silent by default. */
   onLog?: (line: string) => void;
 }
@@ -49,7 +51,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url: urlFor(runningPort), owned: false, stop: async () => undefined };
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => undefined);
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,

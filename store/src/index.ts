@@ -1,5 +1,6 @@
 export { type CostRange, costReport } from './cost-report.ts';
 export { createPool, type Pool, type PoolClient, type Queryable } from './connection.ts';
+export { DbHealth, type DbHealthOptions, isDatabaseUnavailable } from './db-health.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
 export {
   countRunsToExport,

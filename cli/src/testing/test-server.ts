@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { parseConfig } from '../config.ts';
 import { type RunningServer, startServer } from '../serve.ts';
@@ -22,9 +23,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** The whole server (receiver and query API) on loopback port 0, on a fresh database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  return serve(await createTestDatabase(), env, null);
+/** The whole server (receiver and query API) on loopback port 0, on a fresh database; silent by default. */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<TestServer> {
+  return serve(await createTestDatabase(), env, null, logger);
 }
 
 /**
@@ -41,13 +45,14 @@ export async function restartTestServer(
     AGENTRACE_OTLP_GRPC_PORT: String(otlpGrpc),
     AGENTRACE_API_PORT: String(api),
   };
-  return serve(previous.db, { ...ports, ...env }, previous);
+  return serve(previous.db, { ...ports, ...env }, previous, pino({ level: 'silent' }));
 }
 
 async function serve(
   db: TestDatabase,
   env: Record<string, string>,
   previous: TestServer | null,
+  logger: Logger,
 ): Promise<TestServer> {
   const { config } = parseConfig([], {
     DATABASE_URL: db.url,
@@ -57,7 +62,7 @@ async function serve(
     AGENTRACE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const server = await startServer(config, pino({ level: 'silent' }));
+  const server = await startServer(config, logger);
   const created = server.bootstrapped;
   const keys = previous ?? {
     adminKey: created!.adminKey.key,

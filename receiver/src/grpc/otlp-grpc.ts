@@ -1,10 +1,12 @@
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '@agentrace/schemas';
+import { authenticateBearer, type DbHealth, isDatabaseUnavailable, type Pool } from '@agentrace/store';
 import * as grpc from '@grpc/grpc-js';
-import { authenticateBearer, type Pool } from '@agentrace/store';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
 import type { IngestService } from '../ingest-service.ts';
 import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
+import type { RequestTelemetry } from '../ops/request-telemetry.ts';
 import { decodeProtobuf } from '../otlp/decode-protobuf.ts';
 import { UndecodableError } from '../otlp/decoded.ts';
 import { ExportTraceServiceResponseType } from '../otlp/otlp-proto.ts';
@@ -12,10 +14,13 @@ import { unavailableWithRetryInfo } from './retry-info.ts';
 
 export interface OtlpGrpcDeps {
   pool: Pool;
+  health: DbHealth;
   ingest: IngestService;
   metrics: ReceiverMetrics;
   logger: Logger;
   maxBodyBytes: number;
+  /** Request ids, one log line and latency per call; none: neither. */
+  telemetry?: RequestTelemetry;
 }
 
 interface ExportResponse {
@@ -49,18 +54,41 @@ export function createOtlpGrpcServer(deps: OtlpGrpcDeps): grpc.Server {
   });
   server.addService(TRACE_SERVICE, {
     export: (call: grpc.ServerUnaryCall<Buffer, ExportResponse>, callback: grpc.sendUnaryData<ExportResponse>) => {
+      const observed = deps.telemetry?.grpc(TRACE_SERVICE.export!.path, call);
       void handleExport(deps, call).then(
-        (response) => callback(null, response),
-        (status: Partial<grpc.StatusObject>) => callback(status),
+        (response) => {
+          callback(null, response);
+          observed?.finish(grpc.status.OK);
+        },
+        (status: Partial<grpc.StatusObject>) => {
+          callback(status);
+          observed?.finish(status.code ?? grpc.status.UNKNOWN);
+        },
       );
     },
   });
   return server;
 }
 
+/** UNAVAILABLE with a RetryInfo: the exporter backs off and resends, nothing is lost. */
+const unavailable = (message: string) => unavailableWithRetryInfo(message, UNAVAILABLE_RETRY_AFTER_SECONDS);
+
 async function handleExport(deps: OtlpGrpcDeps, call: grpc.ServerUnaryCall<Buffer, ExportResponse>): Promise<ExportResponse> {
+  // With the database down nothing can be authenticated or stored: say so now rather than wait on it.
+  if (!deps.health.up) {
+    deps.metrics.requestsRefused.inc({ reason: 'unavailable' });
+    throw unavailable(`database unavailable: ${deps.health.problem}; retry later`);
+  }
   const header = call.metadata.get('authorization')[0];
-  const principal = await authenticateBearer(deps.pool, typeof header === 'string' ? header : header?.toString());
+  let principal: Awaited<ReturnType<typeof authenticateBearer>>;
+  try {
+    principal = await authenticateBearer(deps.pool, typeof header === 'string' ? header : header?.toString());
+  } catch (err) {
+    if (!isDatabaseUnavailable(err)) throw fail(grpc.status.INTERNAL, 'internal error');
+    deps.health.reportFailure(err);
+    deps.metrics.requestsRefused.inc({ reason: 'unavailable' });
+    throw unavailable('database unavailable; retry later');
+  }
   if (!principal) {
     deps.metrics.requestsRefused.inc({ reason: 'unauthenticated' });
     throw fail(grpc.status.UNAUTHENTICATED, 'missing or invalid ingest key (metadata authorization: Bearer <key>)');
@@ -88,11 +116,11 @@ async function handleExport(deps: OtlpGrpcDeps, call: grpc.ServerUnaryCall<Buffe
     }
     if (err instanceof QueueFullError) {
       deps.metrics.requestsRefused.inc({ reason: 'overloaded' });
-      throw fail(grpc.status.UNAVAILABLE, err.message);
+      throw unavailable(err.message);
     }
     deps.logger.error({ err }, 'ingest write failed');
     deps.metrics.requestsRefused.inc({ reason: 'write_failed' });
-    throw fail(grpc.status.UNAVAILABLE, 'spans could not be stored; retry later');
+    throw unavailable('spans could not be stored; retry later');
   }
 }
 

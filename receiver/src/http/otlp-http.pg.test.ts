@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { createTenant, type NewTenant, writeSteps } from '@agentrace/store';
+import { createTenant, DbHealth, type NewTenant, writeSteps } from '@agentrace/store';
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
 import Long from 'long';
 import pg from 'pg';
@@ -54,6 +54,7 @@ async function startReceiver(queueOptions: { maxQueuedSpans: number; writers: nu
   });
   const app = createReceiverApp({
     pool: db.pool,
+    health: new DbHealth(db.pool),
     ingest,
     metrics,
     logger: pino({ level: 'silent' }),

@@ -1,4 +1,5 @@
-import { authenticateBearer, type Pool } from '@agentrace/store';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '@agentrace/schemas';
+import { authenticateBearer, type DbHealth, isDatabaseUnavailable, type Pool } from '@agentrace/store';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
@@ -14,8 +15,6 @@ type Encoding = 'protobuf' | 'json';
 
 // google.rpc.Code of each HTTP status we answer with, for the Status body OTLP/HTTP failures carry.
 const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
-/** Seconds a throttled exporter should wait before retrying. */
-const RETRY_AFTER_SECONDS = 1;
 
 function encodingOf(req: Request): Encoding | null {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -40,8 +39,15 @@ function sendStatus(res: Response, encoding: Encoding, status: number, message: 
   }
 }
 
+/** A retryable 503: the exporter resends after Retry-After, so nothing is lost. */
+function sendUnavailable(res: Response, encoding: Encoding, message: string): void {
+  res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  sendStatus(res, encoding, 503, message);
+}
+
 export interface OtlpHttpDeps {
   pool: Pool;
+  health: DbHealth;
   ingest: IngestService;
   metrics: ReceiverMetrics;
   logger: Logger;
@@ -65,7 +71,20 @@ export function otlpHttpRouter(deps: OtlpHttpDeps): express.Router {
         return sendStatus(res, 'json', 415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`);
       }
       res.locals.encoding = encoding;
-      const principal = await authenticateBearer(deps.pool, req.headers.authorization);
+      // With the database down nothing can be authenticated or stored: say so now rather than wait on it.
+      if (!deps.health.up) {
+        deps.metrics.requestsRefused.inc({ reason: 'unavailable' });
+        return sendUnavailable(res, encoding, `database unavailable: ${deps.health.problem}; retry later`);
+      }
+      let principal: Awaited<ReturnType<typeof authenticateBearer>>;
+      try {
+        principal = await authenticateBearer(deps.pool, req.headers.authorization);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        deps.health.reportFailure(err);
+        deps.metrics.requestsRefused.inc({ reason: 'unavailable' });
+        return sendUnavailable(res, encoding, 'database unavailable; retry later');
+      }
       if (!principal) {
         deps.metrics.requestsRefused.inc({ reason: 'unauthenticated' });
         return sendStatus(res, encoding, 401, 'missing or invalid ingest key (Authorization: Bearer <key>)');
@@ -101,13 +120,12 @@ export function otlpHttpRouter(deps: OtlpHttpDeps): express.Router {
         }
         if (err instanceof QueueFullError) {
           deps.metrics.requestsRefused.inc({ reason: 'overloaded' });
-          res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-          return sendStatus(res, encoding, 503, err.message);
+          return sendUnavailable(res, encoding, err.message);
         }
+        // Not committed, so not acknowledged: the exporter retries the whole request.
         deps.logger.error({ err }, 'ingest write failed');
         deps.metrics.requestsRefused.inc({ reason: 'write_failed' });
-        res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-        return sendStatus(res, encoding, 503, 'spans could not be stored; retry later');
+        return sendUnavailable(res, encoding, 'spans could not be stored; retry later');
       }
       const partialSuccess =
         result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.errorMessage } : undefined;

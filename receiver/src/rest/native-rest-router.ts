@@ -10,7 +10,15 @@ import {
   parseId,
   parseStepBatch,
 } from '@agentrace/schemas';
-import { declareRun, finishRun, getRun, type Pool, type StepOutcome, stepIdsOfOtherRuns } from '@agentrace/store';
+import {
+  type DbHealth,
+  declareRun,
+  finishRun,
+  getRun,
+  type Pool,
+  type StepOutcome,
+  stepIdsOfOtherRuns,
+} from '@agentrace/store';
 import express, { type Response } from 'express';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../ingest-queue.ts';
@@ -23,14 +31,12 @@ import { ingestPrincipalOf, requireIngestKey } from './require-ingest-key.ts';
 
 export interface NativeRestDeps {
   pool: Pool;
+  health: DbHealth;
   ingest: IngestService;
   metrics: ReceiverMetrics;
   logger: Logger;
   maxBodyBytes: number;
 }
-
-/** Seconds a client should wait before retrying when the receiver is overloaded. */
-const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Native REST ingest (API.md "Native REST", port 4318): `POST /v1/runs`, `POST /v1/runs/{id}/steps`,
@@ -38,7 +44,7 @@ const RETRY_AFTER_SECONDS = 1;
  */
 export function nativeRestRouter(deps: NativeRestDeps): express.Router {
   const router = express.Router();
-  const auth = requireIngestKey(deps.pool);
+  const auth = requireIngestKey(deps.pool, deps.health);
   // Any Content-Type is read as JSON: `curl -d` sends a form type by default.
   const readJson = express.json({ type: () => true, limit: deps.maxBodyBytes });
 
@@ -152,7 +158,7 @@ async function writeOrUnavailable(
     const overloaded = err instanceof QueueFullError;
     if (!overloaded) deps.logger.error({ err }, 'native steps write failed');
     deps.metrics.requestsRefused.inc({ reason: overloaded ? 'overloaded' : 'write_failed' });
-    res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    // The error handler adds Retry-After to every 503.
     throw new HttpError('unavailable', overloaded ? err.message : 'steps could not be stored; retry later');
   }
 }

@@ -1,11 +1,15 @@
 import { HttpError } from '@agentrace/schemas';
-import { authenticateBearer, type Pool } from '@agentrace/store';
+import { authenticateBearer, type DbHealth, type Pool } from '@agentrace/store';
 import type { NextFunction, Request, Response } from 'express';
 import type { IngestPrincipal } from '../ingest-service.ts';
 
-/** Requires a live ingest key (a user key is 403); the tenant and project come from it, never the body. */
-export function requireIngestKey(pool: Pool) {
+/**
+ * Requires a live ingest key (a user key is 403); the tenant and project come from it, never the body.
+ * While the database is down it refuses at once (503, retryable) instead of waiting on it.
+ */
+export function requireIngestKey(pool: Pool, health: DbHealth) {
   return async (req: Request, res: Response, next: NextFunction) => {
+    health.assertUp();
     const principal = await authenticateBearer(pool, req.headers.authorization);
     if (!principal) throw new HttpError('unauthenticated', 'missing or invalid ingest key (Authorization: Bearer <key>)');
     if (principal.kind !== 'ingest') throw new HttpError('permission_denied', 'this key cannot ingest: use an ingest key');
