@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { ExportTraceServiceRequestType } from '@agentrace/receiver';
 import { ErrorEnvelope } from '@agentrace/schemas';
-import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSpans, otlpExporter, recordingTracer } from './testing/otel-client.ts';
+import { grpcExport, otlpProtobuf, otlpRequest, retryDelaySeconds } from './testing/raw-otlp.ts';
 import { startTestServer, type TestServer } from './testing/test-server.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,20 +79,6 @@ describe('query API rate limits (per key, token bucket)', () => {
   });
 });
 
-/** An OTLP request of `count` spans of one new trace. */
-function otlpRequest(count: number) {
-  const traceId = randomBytes(16).toString('hex');
-  const spanIds = Array.from({ length: count }, () => randomBytes(8).toString('hex'));
-  const spans = spanIds.map((spanId, i) => ({
-    traceId,
-    spanId,
-    name: `span ${i}`,
-    startTimeUnixNano: '1700000000000000000',
-    endTimeUnixNano: '1700000001000000000',
-  }));
-  return { traceId, spanIds, body: { resourceSpans: [{ scopeSpans: [{ spans }] }] } };
-}
-
 describe('ingest rate limits (spans per second per tenant, OTLP throttling)', () => {
   let s: TestServer;
   // 20 spans/s, a burst of 40.
@@ -137,9 +121,7 @@ describe('ingest rate limits (spans per second per tenant, OTLP throttling)', ()
     expect(await throttledJson.json()).toEqual({ code: 8, message: expect.stringContaining('rate limit') });
 
     const proto = otlpRequest(3);
-    const encoded = ExportTraceServiceRequestType.encode(
-      ExportTraceServiceRequestType.fromObject(protoShape(proto.body)),
-    ).finish();
+    const encoded = otlpProtobuf(proto.body);
     const throttledProto = await post('application/x-protobuf', encoded);
     expect(throttledProto.status).toBe(429);
     expect(throttledProto.headers.get('content-type')).toMatch(/^application\/x-protobuf/);
@@ -172,83 +154,23 @@ describe('ingest rate limits (spans per second per tenant, OTLP throttling)', ()
 
   it('answers gRPC UNAVAILABLE with a google.rpc.RetryInfo in grpc-status-details-bin', async () => {
     const client = new grpc.Client(s.otlpGrpcAddress, grpc.credentials.createInsecure());
-    const metadata = new grpc.Metadata();
-    metadata.set('authorization', `Bearer ${s.ingestKey}`);
-    const exportOver = (count: number) => {
+    const exportOver = async (count: number) => {
       const req = otlpRequest(count);
-      const bytes = Buffer.from(
-        ExportTraceServiceRequestType.encode(
-          ExportTraceServiceRequestType.fromObject(protoShape(req.body)),
-        ).finish(),
-      );
-      return new Promise<{ spanIds: string[]; error: grpc.ServiceError | null }>((resolve) => {
-        client.makeUnaryRequest(
-          '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          bytes,
-          metadata,
-          (error) => resolve({ spanIds: req.spanIds, error: error ?? null }),
-        );
+      const { error } = await grpcExport(client, otlpProtobuf(req.body), {
+        authorization: `Bearer ${s.ingestKey}`,
       });
+      return { spanIds: req.spanIds, error };
     };
     try {
       await exportOver(40);
       const throttled = await exportOver(40);
-      expect(throttled.error?.code).toBe(grpc.status.UNAVAILABLE);
-      const [details] = throttled.error!.metadata.get('grpc-status-details-bin') as Buffer[];
-      expect(retryDelaySeconds(details!)).toBeGreaterThanOrEqual(1);
+      expect(retryDelaySeconds(throttled.error!)).toBeGreaterThanOrEqual(1);
       expect(await storedSpans(throttled.spanIds)).toBe(0);
     } finally {
       client.close();
     }
   });
 });
-
-/** The JSON request with hex ids as the protobuf encoder wants them (bytes). */
-function protoShape(body: ReturnType<typeof otlpRequest>['body']) {
-  return {
-    resourceSpans: body.resourceSpans.map((rs) => ({
-      scopeSpans: rs.scopeSpans.map((ss) => ({
-        spans: ss.spans.map((sp) => ({
-          ...sp,
-          traceId: Buffer.from(sp.traceId, 'hex'),
-          spanId: Buffer.from(sp.spanId, 'hex'),
-        })),
-      })),
-    })),
-  };
-}
-
-// google.rpc.Status and RetryInfo, described independently of the receiver's own encoder.
-const rpc = protobuf.Root.fromJSON({
-  nested: {
-    Status: {
-      fields: {
-        code: { type: 'int32', id: 1 },
-        details: { rule: 'repeated', type: 'Any', id: 3 },
-      },
-    },
-    Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
-    RetryInfo: { fields: { retry_delay: { type: 'Duration', id: 1 } } },
-    Duration: { fields: { seconds: { type: 'int64', id: 1 } } },
-  },
-});
-
-function retryDelaySeconds(statusDetails: Buffer): number {
-  const status = rpc.lookupType('Status').toObject(rpc.lookupType('Status').decode(statusDetails)) as {
-    code: number;
-    details: { type_url: string; value: Uint8Array }[];
-  };
-  expect(status.code).toBe(grpc.status.UNAVAILABLE);
-  const info = status.details.find((d) => d.type_url === 'type.googleapis.com/google.rpc.RetryInfo')!;
-  const decoded = rpc
-    .lookupType('RetryInfo')
-    .toObject(rpc.lookupType('RetryInfo').decode(info.value), { longs: Number }) as {
-    retry_delay: { seconds: number };
-  };
-  return decoded.retry_delay.seconds;
-}
 
 describe('oversized request headers', () => {
   let s: TestServer;
