@@ -18,6 +18,10 @@ export function createPool(url: string, max = 10): pg.Pool {
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor a checked-out one's: a connection lost mid-transaction emits 'error' on its client as well as
+  // failing the query, and with no listener that event would kill the process. The query's failure is
+  // what the caller handles; the pool drops the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
