@@ -54,10 +54,9 @@ export function errorHandler(logger: ErrorLogger, options: ErrorHandlerOptions =
   return (err: unknown, _req: unknown, res: ErrorResponse, _next: unknown) => {
     let error: HttpError;
     if (err instanceof HttpError) error = err;
-    else if (options.isUnavailable?.(err)) {
-      logger.error({ err }, 'dependency unavailable');
-      error = new HttpError('unavailable', 'the database is unavailable; retry later');
-    } else if (isBodyParserError(err)) {
+    // Not logged one by one: an outage would flood the logs; the health monitor logs it once.
+    else if (options.isUnavailable?.(err)) error = new HttpError('unavailable', 'the database is unavailable; retry later');
+    else if (isBodyParserError(err)) {
       error =
         err.type === 'entity.too.large'
           ? new HttpError('payload_too_large', 'request body is too large')
