@@ -139,6 +139,12 @@ describe('GET /metrics', () => {
     expect((await s.api(`/v1/runs/${runId}`)).status).toBe(404);
     expect((await s.api(`/v1/runs/${runId}`, { key: 'art_not-a-key' })).status).toBe(401);
     expect((await fetch(`${s.apiUrl}/no/such/${runId}`)).status).toBe(404);
+    const finish = await fetch(`${s.otlpUrl}/v1/runs/${runId}:finish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.ingestKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'succeeded' }),
+    });
+    expect(finish.status).toBe(404);
     const text = await scrape(s.apiUrl);
     const count = (labels: Labels) => sample(text, 'agentrace_http_request_duration_seconds_count', labels);
     expect(count({ app: 'api', method: 'GET', route: '/v1/runs/:runId', status: '404' })).toBe(1);
@@ -147,6 +153,9 @@ describe('GET /metrics', () => {
     expect(
       count({ app: 'receiver', method: 'POST', route: '/v1/traces', status: '200' }),
     ).toBeGreaterThanOrEqual(1);
+    expect(count({ app: 'receiver', method: 'POST', route: '/v1/runs/:runId:finish', status: '404' })).toBe(
+      1,
+    );
     expect(text).not.toContain(runId);
   });
 

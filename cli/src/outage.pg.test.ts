@@ -147,7 +147,8 @@ const postOtlp = (count: number) => postOtlpBody(otlpRequest(count).body);
 
 const metric = async (name: string) => {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.slice(name.length + 1));
 };
 
 describe('PostgreSQL stopped and restarted under ingest', () => {
@@ -223,6 +224,12 @@ describe('PostgreSQL stopped and restarted under ingest', () => {
     });
     expect(query.status).toBe(503);
     expect(await metric('agentrace_db_up')).toBe(0);
+    expect(
+      await metric('agentrace_ingest_requests_refused_total{reason="unavailable"}'),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      await metric('agentrace_ingest_requests_refused_total{reason="write_failed"}'),
+    ).toBeGreaterThanOrEqual(1);
 
     // Ingest goes on against the outage for a while, then PostgreSQL comes back on the same port.
     await sleep(Math.max(0, 1500 - (Date.now() - downSince)));

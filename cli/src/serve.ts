@@ -122,7 +122,7 @@ async function startApi(s: Shared) {
     logger,
     health: s.health,
     telemetry: s.telemetry.http('api'),
-    metrics: metricsEndpoint(s.registry, config.metricsToken),
+    metricsEndpoint: metricsEndpoint(s.registry, config.metricsToken),
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
   });
   const http = await listen(app, config.apiPort, config.host);

@@ -23,8 +23,8 @@ export interface QueryAppDeps {
   health?: DbHealth;
   /** First in the app: request ids, one log line and latency per request (`RequestTelemetry.http`). */
   telemetry?: RequestHandler;
-  /** `GET /metrics` (`metricsEndpoint`); without it, the route answers 404. */
-  metrics?: RequestHandler;
+  /** `GET /metrics` (the receiver's `metricsEndpoint`); without it, the route answers 404. */
+  metricsEndpoint?: RequestHandler;
 }
 
 /**
@@ -48,7 +48,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
     health.assertUp();
     res.json({ status: 'ready' });
   });
-  if (deps.metrics) app.get('/metrics', deps.metrics);
+  if (deps.metricsEndpoint) app.get('/metrics', deps.metricsEndpoint);
   app.use(runsRouter(deps.pool));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));

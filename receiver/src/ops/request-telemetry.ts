@@ -67,8 +67,9 @@ export class RequestTelemetry {
       res.once('close', () => {
         const method = METHODS.has(req.method) ? req.method : 'OTHER';
         // The matched route (the router leaves it on the request), else what the access check matched.
-        const route =
-          (req.route?.path as string | undefined) ?? (res.locals.route as string | undefined) ?? UNMATCHED;
+        const template = (req.route?.path as string | undefined) ?? (res.locals.route as string | undefined);
+        // A literal colon is registered escaped (`/v1/runs/:runId\\:finish`): labelled as the path has it.
+        const route = template?.replace(/\\:/g, ':') ?? UNMATCHED;
         const line: RequestLine = {
           requestId,
           transport: 'http',

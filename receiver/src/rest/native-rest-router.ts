@@ -44,7 +44,7 @@ export interface NativeRestDeps {
  */
 export function nativeRestRouter(deps: NativeRestDeps): express.Router {
   const router = express.Router();
-  const auth = requireIngestKey(deps.pool, deps.health);
+  const auth = requireIngestKey(deps);
   // Any Content-Type is read as JSON: `curl -d` sends a form type by default.
   const readJson = express.json({ type: () => true, limit: deps.maxBodyBytes });
 
