@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { ErrorEnvelope } from '@agentrace/schemas';
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
@@ -346,4 +349,76 @@ describe('agentrace serve receiver | api', () => {
     expect(apiMetrics).not.toContain('agentrace_spans_accepted_total');
     expect(sample(apiMetrics, 'agentrace_db_up')).toBe(1);
   });
+});
+
+describe('agentrace serve as a process', () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    spawn(process.execPath, ['cli/bin/agentrace.mjs', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('refuses a mode it does not know with its usage (exit 2)', async () => {
+    const child = run(['serve', 'everything'], {});
+    let err = '';
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(err).toBe('usage: agentrace serve [receiver|api]\n');
+  });
+
+  it('serve receiver prints only the receivers and logs each request as a JSON line on stderr, without the key', async () => {
+    const db = await createTestDatabase();
+    const ingestKey = `ingest-${randomUUID()}`;
+    const child = run(['serve', 'receiver'], {
+      DATABASE_URL: db.url,
+      AGENTRACE_OTLP_HTTP_PORT: '0',
+      AGENTRACE_OTLP_GRPC_PORT: '0',
+      AGENTRACE_INGEST_KEY: ingestKey,
+      AGENTRACE_LOG_LEVEL: 'info',
+    });
+    const stderr: string[] = [];
+    createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+    const stdout: string[] = [];
+    try {
+      const otlpUrl = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          stdout.push(line);
+          const url = /OTLP\/HTTP receiver: (http:\S+)\/v1\/traces/.exec(line)?.[1];
+          if (url) resolve(url);
+        });
+        child.once('exit', () => reject(new Error(`exited early: ${stderr.join('\n')}`)));
+      });
+      const res = await fetch(`${otlpUrl}/v1/traces`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ingestKey}`,
+          'content-type': 'application/json',
+          'x-request-id': 'e2e-1',
+        },
+        body: JSON.stringify(otlpRequest(2).body),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe('e2e-1');
+      await expect.poll(() => stderr.some((l) => l.includes('"e2e-1"'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      await db.drop();
+    }
+    expect(stdout.some((l) => l.includes('OTLP/gRPC receiver:'))).toBe(true);
+    expect(stdout.some((l) => l.includes('Query API'))).toBe(false);
+    const lines = stderr.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.requestId === 'e2e-1')).toMatchObject({
+      msg: 'request',
+      app: 'receiver',
+      method: 'POST',
+      route: '/v1/traces',
+      status: 200,
+    });
+    expect(lines.find((l) => l.msg === 'agentrace listening')).toMatchObject({ mode: 'receiver', api: null });
+    expect(stderr.join('\n')).not.toContain(ingestKey);
+  }, 60_000);
 });
