@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     pool: db.pool,
     logger,
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
+    timelineCacheBytes: config.timelineCacheMb * 1024 * 1024,
   });
   const api = await listen(queryApp, config.apiPort, config.host);
   const retention = startRetentionJob({

@@ -13,12 +13,15 @@ import { governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
+import { TimelineCache } from './timeline-cache.ts';
 
 export interface QueryAppDeps {
   pool: Pool;
   logger: Logger;
   /** Requests per second and burst per key (per address without a key); without it, no limit. */
   rateLimit?: BucketLimits;
+  /** Memory for rendered timelines of unchanged runs (`TimelineCache`); 64 MiB when not given, 0 turns it off. */
+  timelineCacheBytes?: number;
 }
 
 /**
@@ -28,6 +31,8 @@ export interface QueryAppDeps {
 export function createQueryApp(deps: QueryAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // No body-hash ETags: nothing here is cached by validators, and hashing a megabyte timeline costs more than sending it.
+  app.disable('etag');
   // First, so that every answer (health, 401, 404, errors) carries the X-RateLimit-* headers.
   if (deps.rateLimit) app.use(rateLimit(deps.pool, deps.rateLimit));
   // Every request, before any route: the endpoint's entry in the access table, the key, its role.
@@ -43,7 +48,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
       throw new HttpError('unavailable', 'database unavailable');
     }
   });
-  app.use(runsRouter(deps.pool));
+  app.use(runsRouter(deps.pool, new TimelineCache(deps.timelineCacheBytes ?? 64 * 1024 * 1024)));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));
   app.use(statsRouter(deps.pool));
