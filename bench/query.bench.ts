@@ -4,7 +4,7 @@
  * 30 days, three agents, two environments — through the ingest writer in large batches, then times over
  * HTTP (auth, row-level security and JSON included) BENCH_QUERY_ROUNDS (100) rounds of:
  *   - the first page of runs with two filters (agent and tag),
- *   - the timeline of the 5,000-step run,
+ *   - the timeline of the 5,000-step run, as served (cached while the run is unchanged) and uncached,
  *   - an invocation list filtered by tool and success,
  *   - invocation stats grouped by tool,
  * and prints p50/p99 against the targets (lists and timelines < 50 ms p99, stats < 200 ms p99), with the
@@ -97,11 +97,13 @@ try {
       `(${Math.round(counts.steps / loadSeconds)} spans/s)`,
   );
 
-  const server = createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // As served (timelines of unchanged runs cached), and with the timeline cache off: every request rendered.
+  const served = await listen(createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }) }));
+  const uncached = await listen(
+    createQueryApp({ pool: db.pool, logger: pino({ level: 'silent' }), timelineCacheBytes: 0 }),
+  );
   // Timed to the last byte of the answer: parsing it is the client's work, not the server's.
-  const get = async (path: string) => {
+  const get = async (path: string, base = served.base) => {
     const res = await fetch(base + path, { headers: { authorization: `Bearer ${tenant.adminKey.key}` } });
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
     return res.arrayBuffer();
@@ -109,6 +111,7 @@ try {
   const cases = [
     { name: 'runs, first page, agent + tag filters', path: '/v1/runs?agent=coder&tag.env=dev', target: 50 },
     { name: 'timeline of the 5,000-step run', path: `/v1/runs/${bigRunId}/timeline`, target: 50 },
+    { name: 'the same, timeline cache off', path: `/v1/runs/${bigRunId}/timeline`, target: 50, base: uncached.base },
     {
       name: 'invocations, tool + success filters',
       path: '/v1/invocations?tool=search&success=false',
@@ -118,12 +121,12 @@ try {
   ];
   const results = [];
   for (const c of cases) {
-    const body = JSON.parse(Buffer.from(await get(c.path)).toString()) as {
+    const body = JSON.parse(Buffer.from(await get(c.path, c.base)).toString()) as {
       data?: unknown[];
       steps?: unknown[];
     };
     const size = (body.data ?? body.steps ?? []).length;
-    const samples = await timeIt(() => get(c.path), env.BENCH_QUERY_ROUNDS, 3);
+    const samples = await timeIt(() => get(c.path, c.base), env.BENCH_QUERY_ROUNDS, 3);
     const p50 = quantile(samples, 0.5);
     const p99 = quantile(samples, 0.99);
     results.push({
@@ -138,7 +141,8 @@ try {
         `(target p99 < ${c.target} ms: ${p99 < c.target ? 'met' : 'MISSED'})`,
     );
   }
-  server.close();
+  served.server.close();
+  uncached.server.close();
   if (env.BENCH_EXPLAIN) await explain(tenant.tenantId, bigRunId);
   log(
     JSON.stringify({
@@ -150,6 +154,12 @@ try {
   );
 } finally {
   await db.close();
+}
+
+async function listen(app: ReturnType<typeof createQueryApp>) {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 /** The plans of the main statement behind each case, to see why a target is missed. */

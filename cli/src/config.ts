@@ -91,6 +91,12 @@ export const SETTINGS = {
     schema: z.coerce.number().int().positive().default(100),
     help: 'query API requests a key may make at once before the per-second rate applies',
   },
+  timelineCacheMb: {
+    env: 'AGENTRACE_TIMELINE_CACHE_MB',
+    flag: 'timeline-cache-mb',
+    schema: z.coerce.number().min(0).default(64),
+    help: 'memory for rendered timelines of runs that have not changed since (0 turns the cache off)',
+  },
   pricingFile: {
     env: 'AGENTRACE_PRICING_FILE',
     flag: 'pricing-file',

@@ -124,6 +124,7 @@ async function startApi(s: Shared) {
     telemetry: s.telemetry.http('api'),
     metricsEndpoint: metricsEndpoint(s.registry, config.metricsToken),
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
+    timelineCacheBytes: config.timelineCacheMb * 1024 * 1024,
   });
   const http = await listen(app, config.apiPort, config.host);
   const retention = startRetentionJob({

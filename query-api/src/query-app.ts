@@ -13,6 +13,7 @@ import { governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
+import { TimelineCache } from './timeline-cache.ts';
 
 export interface QueryAppDeps {
   pool: Pool;
@@ -25,6 +26,8 @@ export interface QueryAppDeps {
   telemetry?: RequestHandler;
   /** `GET /metrics` (the receiver's `metricsEndpoint`); without it, the route answers 404. */
   metricsEndpoint?: RequestHandler;
+  /** Memory for rendered timelines of unchanged runs (`TimelineCache`); 64 MiB when not given, 0 turns it off. */
+  timelineCacheBytes?: number;
 }
 
 /**
@@ -36,6 +39,8 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.disable('x-powered-by');
   const health = deps.health ?? new DbHealth(deps.pool);
   if (deps.telemetry) app.use(deps.telemetry);
+  // No body-hash ETags: nothing here is cached by validators, and hashing a megabyte timeline costs more than sending it.
+  app.disable('etag');
   // First, so that every answer (health, 401, 404, errors) carries the X-RateLimit-* headers.
   if (deps.rateLimit) app.use(rateLimit(deps.pool, deps.rateLimit));
   // Every request, before any route: the endpoint's entry in the access table, the key, its role.
@@ -49,7 +54,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
     res.json({ status: 'ready' });
   });
   if (deps.metricsEndpoint) app.get('/metrics', deps.metricsEndpoint);
-  app.use(runsRouter(deps.pool));
+  app.use(runsRouter(deps.pool, new TimelineCache(deps.timelineCacheBytes ?? 64 * 1024 * 1024)));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));
   app.use(statsRouter(deps.pool));

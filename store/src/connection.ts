@@ -29,3 +29,12 @@ export type { Pool, PoolClient } from 'pg';
 
 /** What a query function needs: a pool, or a client inside a transaction (`withTenant`, `inTransaction`). */
 export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Query `types` that leave jsonb as the text PostgreSQL sent: for answers that pass documents through
+ * to JSON unchanged, parsing and re-serializing them would cost most of the request (a 5,000-step timeline).
+ */
+export const RAW_JSONB: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.JSONB ? (text: string) => text : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};

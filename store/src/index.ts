@@ -24,8 +24,8 @@ export {
   stepIdsOfOtherRuns,
 } from './native-runs.ts';
 export { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
-export { decodeTimeCursor, getRun, listRuns, type Page, type TimeKey } from './run-queries.ts';
-export { decodeSeqCursor, getRunWithSteps, getTimeline, listSteps } from './step-queries.ts';
+export { decodeTimeCursor, getRun, listRuns, type Page, runVersion, type TimeKey } from './run-queries.ts';
+export { decodeSeqCursor, getRunWithSteps, getTimelineJson, listSteps } from './step-queries.ts';
 export {
   authenticateBearer,
   authenticateKey,

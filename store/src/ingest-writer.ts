@@ -217,7 +217,7 @@ async function updateRuns(
     `UPDATE run r SET name = d.name, status = d.status, started_at = d.started_at, finished_at = d.finished_at,
        duration_ms = d.duration_ms, has_root = d.has_root, session_id = d.session_id, user_id = d.user_id,
        agent_name = d.agent_name, parent_run_id = d.parent_run_id, tags = d.tags, step_count = d.step_count,
-       tool_count = d.tool_count, error_count = d.error_count, next_seq = d.next_seq, updated_at = now()
+       tool_count = d.tool_count, error_count = d.error_count, next_seq = d.next_seq, updated_at = clock_timestamp()
      FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
        $7::float8[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::uuid[], $13::jsonb[], $14::int[],
        $15::int[], $16::int[], $17::bigint[])

@@ -46,7 +46,7 @@ export async function declareRun(pool: Pool, d: RunDeclaration): Promise<Declare
     `UPDATE run r SET declared = true, name = $4, tags = r.tags || $5::jsonb,
        parent_run_id = coalesce(r.parent_run_id, $6),
        started_at = CASE WHEN r.has_root THEN r.started_at ELSE least(r.started_at, $7::timestamptz) END,
-       updated_at = now()
+       updated_at = clock_timestamp()
      WHERE r.tenant_id = $1 AND r.id = $2 AND r.project_id = $3 AND NOT r.declared
      RETURNING ${RUN_COLUMNS}`,
     [d.tenantId, d.runId, d.projectId, d.name, JSON.stringify(d.tags), d.parentRunId, d.startedAt],
@@ -78,7 +78,7 @@ export async function finishRun(
   f: { tenantId: string; projectId: string; runId: string; status: 'succeeded' | 'failed' | 'canceled'; finishedAt: string | null },
 ): Promise<FinishOutcome> {
   const finished = await pool.query<RunRow>(
-    `UPDATE run r SET status = $4, has_root = true, updated_at = now(),
+    `UPDATE run r SET status = $4, has_root = true, updated_at = clock_timestamp(),
        finished_at = coalesce($5::timestamptz, greatest(now(), r.started_at)),
        duration_ms = extract(epoch FROM coalesce($5::timestamptz, greatest(now(), r.started_at)) - r.started_at) * 1000
      WHERE r.tenant_id = $1 AND r.id = $2 AND r.project_id = $3 AND r.status = 'running'

@@ -100,7 +100,15 @@ export interface StepRow {
   decision_token_id: string | null;
 }
 
+/** A step row whose jsonb columns are left as the text PostgreSQL sent (see `RAW_JSONB`). */
+export type RawJsonStepRow = Omit<StepRow, 'payload' | 'redaction_meta'> & { payload: string; redaction_meta: string };
+
 export function toStep(row: StepRow): Step {
+  return { ...toStepFields(row), payload: row.payload, redaction_meta: row.redaction_meta };
+}
+
+/** Every field of a step but its two jsonb documents, which callers either parse or pass through as text. */
+export function toStepFields(row: Omit<StepRow, 'payload' | 'redaction_meta'>): Omit<Step, 'payload' | 'redaction_meta'> {
   const failed = row.status === 'error' || row.error_type !== null;
   return {
     step_id: row.id,
@@ -125,9 +133,7 @@ export function toStep(row: StepRow): Step {
     input_tokens: row.input_tokens,
     output_tokens: row.output_tokens,
     cost_usd: row.cost_usd,
-    payload: row.payload,
     payload_hash: row.payload_hash,
-    redaction_meta: row.redaction_meta,
     trace_id: row.trace_id,
     span_id: row.span_id,
     decision_token_id: row.decision_token_id,

@@ -3,6 +3,7 @@ import type { Queryable } from './connection.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { RUN_COLUMNS, type RunRow, toRun } from './row-mappers.ts';
 import { Conditions } from './sql-builder.ts';
+import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 
 export interface Page<T> {
   data: T[];
@@ -75,4 +76,18 @@ export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, key: 
     data: page.map(map),
     next_cursor: more && last ? encodeCursor({ ...key(last) }) : null,
   };
+}
+
+/**
+ * When the run last changed (new steps, a merge, a finish, a re-pricing), as exact text: a validator for
+ * answers derived from the run and its steps, which change only together with it. Null when the tenant
+ * has no such run.
+ * @example await runVersion(db, tenantId, runId) // '2026-11-22T09:10:11.123456Z' | null
+ */
+export async function runVersion(db: Queryable, tenantId: string, runId: string): Promise<string | null> {
+  const { rows } = await db.query<{ version: string }>(
+    `SELECT ${TIMESTAMP_TEXT('r.updated_at')} AS version FROM run r WHERE r.tenant_id = $1 AND r.id = $2`,
+    [tenantId, runId],
+  );
+  return rows[0]?.version ?? null;
 }

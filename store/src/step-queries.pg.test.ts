@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSteps } from './ingest-writer.ts';
-import { getTimeline } from './step-queries.ts';
+import { Timeline } from '@agentrace/schemas';
+import { getTimelineJson } from './step-queries.ts';
 import { createTenant, type NewTenant } from './tenancy.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 import { stepRecord } from './testing/step-records.ts';
@@ -16,7 +17,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('getTimeline', () => {
+describe('getTimelineJson', () => {
   it('gives every step its depth in a deep chain, whatever order the spans arrived in', async () => {
     const ids = { tenantId: tenant.tenantId, projectId: tenant.projectId, runId: randomUUID(), traceId: randomBytes(16) };
     const chain = [stepRecord({ ...ids, name: 'd0', run: { isRoot: true } })];
@@ -33,7 +34,7 @@ describe('getTimeline', () => {
     const sibling = stepRecord({ ...ids, name: 'side', parentSpanId: chain[0]!.spanId, ts: '2026-01-01T00:00:00.500000Z' });
     await writeSteps(db.pool, [...chain].reverse());
     await writeSteps(db.pool, [sibling]);
-    const timeline = (await getTimeline(db.pool, tenant.tenantId, ids.runId))!;
+    const timeline = Timeline.parse(JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, ids.runId))!));
     const depthOf = Object.fromEntries(timeline.steps.map((s) => [s.name, s.depth]));
     for (let i = 0; i < 40; i++) expect(depthOf[`d${i}`]).toBe(i);
     expect(depthOf.side).toBe(1);

@@ -1,7 +1,14 @@
-import type { Run, Step, StepListQuery, TimelineStep } from '@agentrace/schemas';
-import type { Queryable } from './connection.ts';
+import type { Run, Step, StepListQuery } from '@agentrace/schemas';
+import { type Queryable, RAW_JSONB } from './connection.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { STEP_COLUMNS, STEP_PARENT_JOIN, type StepRow, toStep } from './row-mappers.ts';
+import {
+  type RawJsonStepRow,
+  STEP_COLUMNS,
+  STEP_PARENT_JOIN,
+  type StepRow,
+  toStep,
+  toStepFields,
+} from './row-mappers.ts';
 import type { Page } from './run-queries.ts';
 import { getRun } from './run-queries.ts';
 import { Conditions } from './sql-builder.ts';
@@ -23,7 +30,10 @@ export async function listSteps(
   query: StepListQuery,
   afterSeq: number,
 ): Promise<Page<Step>> {
-  const where = new Conditions().add('s.tenant_id = $', tenantId).add('s.run_id = $', runId).add('s.seq > $', afterSeq);
+  const where = new Conditions()
+    .add('s.tenant_id = $', tenantId)
+    .add('s.run_id = $', runId)
+    .add('s.seq > $', afterSeq);
   where.addIf(query.type, 's.type = $');
   const limit = where.bind(query.limit + 1);
   const { rows } = await pool.query<StepRow>(
@@ -38,77 +48,88 @@ export async function listSteps(
   };
 }
 
+/** Every step of a run, in seq order. */
+const RUN_STEPS_SQL = `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`;
+
 /**
  * The run and its steps as a tree in time order (seq breaks ties), each with its depth, its start offset
- * from the run's start and its children. A step whose parent never arrived is a top-level step.
+ * from the run's start and its children, rendered as the API's JSON (`Timeline`). A step whose parent
+ * never arrived is a top-level step. Rendered here rather than returned as objects because payloads pass
+ * through as the text PostgreSQL sent: a 5,000-step run's answer is megabytes that would otherwise be
+ * parsed and serialized again.
+ * @example const json = await getTimelineJson(db, tenantId, runId) // '{"run":{...},"steps":[...]}' | null
  */
-export async function getTimeline(
+export async function getTimelineJson(
   pool: Queryable,
   tenantId: string,
   runId: string,
-): Promise<{ run: Run; steps: TimelineStep[] } | null> {
+): Promise<string | null> {
   const run = await getRun(pool, tenantId, runId);
   if (!run) return null;
-  const rows = await runStepRows(pool, tenantId, runId);
-  const runStart = microsOf(run.started_at);
-  const steps = rows.map(toStep);
-  const byId = new Map<string, TimelineStep>();
-  const timeline: TimelineStep[] = steps.map((step, i) => {
-    const node: TimelineStep = {
-      ...step,
-      depth: 0,
-      offset_ms: (microsOf(rows[i]!.ts) - runStart) / 1000,
-      children: [],
-    };
-    byId.set(step.step_id, node);
-    return node;
+  const { rows } = await pool.query<RawJsonStepRow>({
+    text: RUN_STEPS_SQL,
+    values: [tenantId, runId],
+    types: RAW_JSONB,
   });
-  for (const node of timeline) {
-    const parent = node.parent_step_id ? byId.get(node.parent_step_id) : undefined;
-    if (parent) parent.children.push(node.step_id);
-  }
-  const depths = depthsOf(timeline, byId);
-  for (const node of timeline) node.depth = depths.get(node.step_id)!;
+  const runStart = microsOf(run.started_at);
+  const indexById = new Map(rows.map((row, i) => [row.id, i]));
+  const parentIndex = rows.map((row) =>
+    row.parent_step_id ? (indexById.get(row.parent_step_id) ?? -1) : -1,
+  );
+  const children: string[][] = rows.map(() => []);
+  parentIndex.forEach((parent, i) => {
+    if (parent >= 0) children[parent]!.push(rows[i]!.id);
+  });
+  const depth = depthsOf(parentIndex);
+  const offsetMs = rows.map((row) => (microsOf(row.ts) - runStart) / 1000);
   // Time order; a parent and child that start in the same microsecond (common with millisecond clocks)
   // keep the parent first, and seq breaks the remaining ties.
-  timeline.sort((a, b) => a.offset_ms - b.offset_ms || a.depth - b.depth || a.seq - b.seq);
-  return { run, steps: timeline };
+  const order = rows.map((_, i) => i);
+  order.sort((a, b) => offsetMs[a]! - offsetMs[b]! || depth[a]! - depth[b]! || rows[a]!.seq - rows[b]!.seq);
+  const steps = order.map((i) => {
+    const row = rows[i]!;
+    const fields = JSON.stringify(toStepFields(row));
+    return `${fields.slice(0, -1)},"payload":${row.payload},"redaction_meta":${row.redaction_meta},"depth":${depth[i]},"offset_ms":${offsetMs[i]},"children":${JSON.stringify(children[i])}}`;
+  });
+  return `{"run":${JSON.stringify(run)},"steps":[${steps.join(',')}]}`;
 }
 
 /**
  * Every step of a run in seq order (a diff reads whole runs), or null when the tenant has no such run.
  * @example const run = await getRunWithSteps(pool, tenantId, runId) // { run, steps } | null
  */
-export async function getRunWithSteps(pool: Queryable, tenantId: string, runId: string): Promise<{ run: Run; steps: Step[] } | null> {
+export async function getRunWithSteps(
+  pool: Queryable,
+  tenantId: string,
+  runId: string,
+): Promise<{ run: Run; steps: Step[] } | null> {
   const run = await getRun(pool, tenantId, runId);
   return run ? { run, steps: (await runStepRows(pool, tenantId, runId)).map(toStep) } : null;
 }
 
 async function runStepRows(pool: Queryable, tenantId: string, runId: string): Promise<StepRow[]> {
-  const { rows } = await pool.query<StepRow>(
-    `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`,
-    [tenantId, runId],
-  );
+  const { rows } = await pool.query<StepRow>(RUN_STEPS_SQL, [tenantId, runId]);
   return rows;
 }
 
 /**
- * Each step's depth in the tree, memoized so a deep chain costs O(n), not O(n·depth). A parent cycle
- * (only possible with bad data) is cut where it closes.
+ * Each step's depth in the tree, from each step's parent index (-1 for none), memoized so a deep chain
+ * costs O(n), not O(n·depth). A parent cycle (only possible with bad data) is cut where it closes.
  */
-function depthsOf(nodes: TimelineStep[], byId: Map<string, TimelineStep>): Map<string, number> {
-  const depths = new Map<string, number>();
-  for (const node of nodes) {
-    const chain: TimelineStep[] = [];
-    const onChain = new Set<string>();
-    let cursor: TimelineStep | undefined = node;
-    while (cursor && !depths.has(cursor.step_id) && !onChain.has(cursor.step_id)) {
+function depthsOf(parentIndex: readonly number[]): number[] {
+  const depths: number[] = new Array(parentIndex.length).fill(-1);
+  const onChain = new Set<number>();
+  for (let start = 0; start < parentIndex.length; start++) {
+    const chain: number[] = [];
+    onChain.clear();
+    let cursor = start;
+    while (cursor >= 0 && depths[cursor] === -1 && !onChain.has(cursor)) {
       chain.push(cursor);
-      onChain.add(cursor.step_id);
-      cursor = cursor.parent_step_id ? byId.get(cursor.parent_step_id) : undefined;
+      onChain.add(cursor);
+      cursor = parentIndex[cursor]!;
     }
-    let depth = cursor && depths.has(cursor.step_id) ? depths.get(cursor.step_id)! + 1 : 0;
-    for (let i = chain.length - 1; i >= 0; i--) depths.set(chain[i]!.step_id, depth++);
+    let depth = cursor >= 0 && depths[cursor] !== -1 ? depths[cursor]! + 1 : 0;
+    for (let i = chain.length - 1; i >= 0; i--) depths[chain[i]!] = depth++;
   }
   return depths;
 }

@@ -41,7 +41,7 @@ export async function rollUpRunUsage(db: Queryable, runs: readonly RunRef[]): Pr
        FROM calls GROUP BY tenant_id, run_id
      )
      UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
-                      model_names = t.model_names
+                      model_names = t.model_names, updated_at = clock_timestamp()
      FROM totals t WHERE r.tenant_id = t.tenant_id AND r.id = t.run_id`,
     [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
   );

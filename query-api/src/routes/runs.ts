@@ -3,21 +3,24 @@ import {
   decodeSeqCursor,
   decodeTimeCursor,
   getRun,
-  getTimeline,
+  getTimelineJson,
   listRuns,
   listSteps,
   type Pool,
+  runVersion,
   withTenant,
 } from '@agentrace/store';
 import { Router } from 'express';
 import { principalOf } from '../auth.ts';
 import { parseCursor, parseQuery, splitTagFilters } from '../parse-request.ts';
+import type { TimelineCache } from '../timeline-cache.ts';
 
 /**
  * `GET /v1/runs`, `/v1/runs/{id}`, `/v1/runs/{id}/steps`, `/v1/runs/{id}/timeline`; each read runs as the
- * application role of the key's tenant (row-level security backs the tenant filter).
+ * application role of the key's tenant (row-level security backs the tenant filter). Timelines are served
+ * from `timelines` while their run has not changed.
  */
-export function runsRouter(pool: Pool): Router {
+export function runsRouter(pool: Pool, timelines: TimelineCache): Router {
   const router = Router();
 
   router.get('/v1/runs', async (req, res) => {
@@ -53,9 +56,16 @@ export function runsRouter(pool: Pool): Router {
     parseQuery(StepListQuery.pick({}), req.query as Record<string, unknown>);
     const runId = parseId(req.params.runId, 'run_id');
     const { tenantId } = principalOf(res);
-    const timeline = await withTenant(pool, tenantId, (db) => getTimeline(db, tenantId, runId));
-    if (!timeline) throw notFound('run');
-    res.json(timeline);
+    const timeline = await withTenant(pool, tenantId, async (db) => {
+      const version = await runVersion(db, tenantId, runId);
+      if (version === null) return null;
+      const cached = timelines.get(tenantId, runId, version);
+      if (cached !== undefined) return cached;
+      const json = await getTimelineJson(db, tenantId, runId);
+      return json === null ? null : timelines.set(tenantId, runId, version, json);
+    });
+    if (timeline === null) throw notFound('run');
+    res.type('application/json').send(timeline);
   });
 
   return router;

@@ -82,8 +82,24 @@ function keyRuleOf(key: string, rules: RedactorRules): KeyRule | null {
 }
 
 /**
+ * Where a value sits, as JSONPath segments after a root path: built into text only when a secret is found
+ * there, since on the ingest path almost nothing is (and a path per visited value cost more than the rules).
+ */
+type PathSegments = [root: string, ...steps: (string | number)[]];
+
+function pathText(segments: PathSegments): string {
+  let path = segments[0];
+  for (let i = 1; i < segments.length; i++) {
+    const step = segments[i]!;
+    path = typeof step === 'number' ? `${path}[${step}]` : childPath(path, step);
+  }
+  return path;
+}
+
+/**
  * Returns `value` with secrets replaced by `[REDACTED:<rule_id>]`: whole values under secret-named keys,
  * and only the matched secret inside other strings. `path` is the JSONPath of `value` for the log.
+ * Copy on write: what holds no secret is returned as it is (the same object), so do not mutate the result.
  */
 export function redactValue(
   value: unknown,
@@ -91,32 +107,63 @@ export function redactValue(
   log: RedactionLog,
   rules: RedactorRules = DEFAULT_RULES,
 ): unknown {
-  if (typeof value === 'string') return redactText(value, path, log, rules);
+  return redactAt(value, [path], log, rules);
+}
+
+function redactAt(value: unknown, at: PathSegments, log: RedactionLog, rules: RedactorRules): unknown {
+  if (typeof value === 'string') return redactText(value, at, log, rules);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v, i) => redactValue(v, `${path}[${i}]`, log, rules));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    const p = childPath(path, key);
-    const rule = typeof v === 'string' || Array.isArray(v) ? keyRuleOf(key, rules) : null;
-    if (rule && typeof v === 'string' && v !== '') {
-      out[key] = marker(rule.id);
-      log.record(p, rule.id);
-    } else if (
-      // OTel records captured HTTP headers (`http.request.header.authorization`) as string arrays.
-      rule &&
-      Array.isArray(v) &&
-      v.every((s) => typeof s === 'string')
-    ) {
-      out[key] = v.map((s: string, i) => {
-        if (s === '') return s;
-        log.record(`${p}[${i}]`, rule.id);
-        return marker(rule.id);
-      });
-    } else {
-      out[key] = redactValue(v, p, log, rules);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      at.push(i);
+      const redacted = redactAt(value[i], at, log, rules);
+      at.pop();
+      if (redacted !== value[i]) {
+        copy ??= value.slice();
+        copy[i] = redacted;
+      }
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(record)) {
+    const v = record[key];
+    at.push(key);
+    const redacted = redactEntry(key, v, at, log, rules);
+    at.pop();
+    if (redacted !== v) {
+      copy ??= { ...record };
+      copy[key] = redacted;
     }
   }
-  return out;
+  return copy ?? record;
+}
+
+/** One member of an object: its key may make its whole value a secret. */
+function redactEntry(
+  key: string,
+  v: unknown,
+  at: PathSegments,
+  log: RedactionLog,
+  rules: RedactorRules,
+): unknown {
+  const rule = typeof v === 'string' || Array.isArray(v) ? keyRuleOf(key, rules) : null;
+  if (rule && typeof v === 'string' && v !== '') {
+    log.record(pathText(at), rule.id);
+    return marker(rule.id);
+  }
+  // OTel records captured HTTP headers (`http.request.header.authorization`) as string arrays.
+  if (rule && Array.isArray(v) && v.every((s) => typeof s === 'string')) {
+    const path = pathText(at);
+    return v.map((s: string, i) => {
+      if (s === '') return s;
+      log.record(`${path}[${i}]`, rule.id);
+      return marker(rule.id);
+    });
+  }
+  return redactAt(v, at, log, rules);
 }
 
 /**
@@ -124,13 +171,13 @@ export function redactValue(
  * it: `{"password":"hunter2"}` is redacted as the object it is, and kept a string. The log names the
  * string's path, since a JSONPath cannot point inside a string.
  */
-function redactText(text: string, path: string, log: RedactionLog, rules: RedactorRules): string {
+function redactText(text: string, at: PathSegments, log: RedactionLog, rules: RedactorRules): string {
   const json = hasSecretJsonKey(text, rules) ? jsonContainerIn(text) : undefined;
-  if (json === undefined) return redactString(text, path, log, rules);
+  if (json === undefined) return redactValueRules(text, at, log, rules);
   const inner = new RedactionLog();
-  const redacted = redactValue(json, path, inner, rules);
+  const redacted = redactAt(json, [pathText(at)], inner, rules);
   if (inner.paths.length === 0) return text;
-  for (const ruleId of inner.ruleIdsSeen()) log.record(path, ruleId);
+  for (const ruleId of inner.ruleIdsSeen()) log.record(pathText(at), ruleId);
   return JSON.stringify(redacted);
 }
 
@@ -177,6 +224,10 @@ export function redactString(
   log: RedactionLog,
   rules: RedactorRules = DEFAULT_RULES,
 ): string {
+  return redactValueRules(text, [path], log, rules);
+}
+
+function redactValueRules(text: string, at: PathSegments, log: RedactionLog, rules: RedactorRules): string {
   if (!rules.prefilters.some((p) => p.test(text))) return text;
   let out = text;
   for (const rule of rules.values) {
@@ -187,7 +238,7 @@ export function redactString(
       hit = true;
       return match.replace(secret, marker(rule.id));
     });
-    if (hit) log.record(path, rule.id);
+    if (hit) log.record(pathText(at), rule.id);
   }
   return out;
 }
