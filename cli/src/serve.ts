@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     pool: db.pool,
     logger,
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
+    governance: { approvalTtlSeconds: config.approvalTtlS, tokenTtlSeconds: config.decisionTokenTtlS },
   });
   const api = await listen(queryApp, config.apiPort, config.host);
   const retention = startRetentionJob({

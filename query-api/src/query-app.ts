@@ -9,7 +9,7 @@ import { auditRouter } from './routes/audit.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
-import { governanceRouter } from './routes/governance.ts';
+import { type GovernanceOptions, governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
@@ -19,6 +19,8 @@ export interface QueryAppDeps {
   logger: Logger;
   /** Requests per second and burst per key (per address without a key); without it, no limit. */
   rateLimit?: BucketLimits;
+  /** Token and approval lifetimes; defaults: 5 minutes and 24 hours. */
+  governance?: GovernanceOptions;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
-  app.use(governanceRouter(deps.pool));
+  app.use(governanceRouter(deps.pool, deps.governance));
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });

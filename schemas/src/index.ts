@@ -80,6 +80,7 @@ export {
   ApprovalStatus,
   ArgCondition,
   ArgPath,
+  BreakGlassBody,
   CreatePolicyBody,
   DecisionBody,
   DecisionResult,

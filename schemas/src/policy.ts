@@ -56,7 +56,8 @@ export const PolicyDocument = z
   .superRefine((doc, ctx) => {
     const seen = new Set<string>();
     doc.rules.forEach((rule, i) => {
-      if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: 'is used by another rule' });
+      if (seen.has(rule.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: 'is used by another rule' });
       seen.add(rule.id);
     });
   });
@@ -129,7 +130,11 @@ const jsonEqual = (a: unknown, b: unknown): boolean => {
   const kb = Object.keys(b);
   return (
     ka.length === kb.length &&
-    ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    ka.every(
+      (k) =>
+        Object.hasOwn(b, k) &&
+        jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
   );
 };
 
@@ -161,7 +166,8 @@ function ruleMatches(rule: PolicyRule, call: PolicyCall): boolean {
   if (!toolMatches(rule.tool, call.toolName)) return false;
   for (const [key, wanted] of Object.entries(rule.tags)) {
     const actual = call.tags[key];
-    if (actual === undefined || !(Array.isArray(wanted) ? wanted.includes(actual) : wanted === actual)) return false;
+    if (actual === undefined || !(Array.isArray(wanted) ? wanted.includes(actual) : wanted === actual))
+      return false;
   }
   return rule.args.every((c) => conditionHolds(c, call.args));
 }
@@ -185,6 +191,10 @@ export const DecisionBody = z
   })
   .strict();
 export type DecisionBody = z.infer<typeof DecisionBody>;
+
+/** `POST /v1/decisions:break-glass`: an admin's override of the policy for one call; the reason is mandatory. */
+export const BreakGlassBody = DecisionBody.extend({ reason: z.string().trim().min(1).max(2000) }).strict();
+export type BreakGlassBody = z.infer<typeof BreakGlassBody>;
 
 /** The answer: `allow` with a signed token, `deny` with the rule, or `pending` with an approval to wait on. */
 export const DecisionResult = z.object({

@@ -40,13 +40,42 @@ export async function currentSigningKey(db: Queryable): Promise<SigningKey> {
   return { id: row.id, publicKey: row.public_key, privateKey: row.private_key };
 }
 
+/**
+ * Retires the current signing key and makes a new one; the retired public key stays served so that the
+ * tokens it signed verify until they expire. Audited in every tenant (each tenant's tokens are signed by
+ * it). Call it in a transaction as the owner.
+ */
+export async function rotateSigningKey(
+  db: Queryable,
+): Promise<{ retiredKeyId: string | null; key: SigningKey }> {
+  const retired = await db.query<{ id: string }>(
+    'UPDATE decision_signing_key SET retired_at = now() WHERE retired_at IS NULL RETURNING id',
+  );
+  const key = await currentSigningKey(db);
+  const retiredKeyId = retired.rows[0]?.id ?? null;
+  const tenants = await db.query<{ id: string }>('SELECT id FROM tenant ORDER BY id');
+  for (const t of tenants.rows) {
+    await appendAudit(db, {
+      tenantId: t.id,
+      actorKeyId: null,
+      action: 'signing_key.rotated',
+      target: key.id,
+      details: { retired_key_id: retiredKeyId },
+    });
+  }
+  return { retiredKeyId, key };
+}
+
 /** Every public key that verifies tokens: the current one and the retired ones (their tokens may live on). */
 export async function signingPublicKeys(
   db: Queryable,
 ): Promise<{ key_id: string; public_key: string; created_at: string; retired_at: string | null }[]> {
-  const { rows } = await db.query<{ id: string; public_key: string; created_at: Date; retired_at: Date | null }>(
-    'SELECT id, public_key, created_at, retired_at FROM decision_signing_key ORDER BY created_at DESC',
-  );
+  const { rows } = await db.query<{
+    id: string;
+    public_key: string;
+    created_at: Date;
+    retired_at: Date | null;
+  }>('SELECT id, public_key, created_at, retired_at FROM decision_signing_key ORDER BY created_at DESC');
   return rows.map((r) => ({
     key_id: r.id,
     public_key: r.public_key,
@@ -151,7 +180,11 @@ export async function activatePolicy(
 }
 
 /** The project's active policy, or null. */
-export async function activePolicy(db: Queryable, tenantId: string, projectId: string): Promise<Policy | null> {
+export async function activePolicy(
+  db: Queryable,
+  tenantId: string,
+  projectId: string,
+): Promise<Policy | null> {
   const { rows } = await db.query<PolicyRow>(
     `SELECT ${POLICY_COLUMNS} FROM policy WHERE tenant_id = $1 AND project_id = $2 AND active`,
     [tenantId, projectId],
@@ -304,7 +337,8 @@ export async function decideApproval(
     await db.query(`UPDATE approval SET status = 'expired' WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
     return { ok: false, reason: 'expired', approval: current };
   }
-  if (current.requested_by === decision.actorKeyId) return { ok: false, reason: 'own_request', approval: current };
+  if (current.requested_by === decision.actorKeyId)
+    return { ok: false, reason: 'own_request', approval: current };
   const token = decision.approve ? issue(current) : null;
   const updated = await db.query<ApprovalRow>(
     `UPDATE approval SET status = $3, decided_by = $4, decided_at = now(), comment = $5, token_id = $6, token = $7

@@ -78,6 +78,7 @@ export {
   getApproval,
   listApprovals,
   listPolicies,
+  rotateSigningKey,
   runForDecision,
   type SigningKey,
   signingPublicKeys,

@@ -2,8 +2,10 @@ import {
   ApprovalActionBody,
   ApprovalListQuery,
   argsHash,
+  BreakGlassBody,
   CreatePolicyBody,
   DecisionBody,
+  type DecisionClaims,
   type DecisionResult,
   evaluatePolicy,
   HttpError,
@@ -16,6 +18,7 @@ import {
 import {
   activatePolicy,
   activePolicy,
+  appendAudit,
   createApproval,
   createPolicy,
   currentSigningKey,
@@ -44,6 +47,9 @@ export interface GovernanceOptions {
   approvalTtlSeconds?: number;
 }
 
+/** What an allow token binds, besides the key that signs it. */
+type TokenFields = Omit<DecisionClaims, 'v' | 'kid' | 'token_id' | 'nonce' | 'decision' | 'iat' | 'exp'>;
+
 const PolicyListQuery = z.object({ project_id: z.uuid().optional() }).strict();
 
 /**
@@ -56,14 +62,16 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
   const router = Router();
   const asTenant = <T>(res: Response, work: (db: PoolClient) => Promise<T>) =>
     withTenant(pool, principalOf(res).tenantId, work);
-  // The key is the server's, not a tenant's: read as the owner, once.
-  let signingKey: Promise<SigningKey> | null = null;
-  const key = () => {
-    signingKey ??= currentSigningKey(pool).catch((err: unknown) => {
-      signingKey = null;
-      throw err;
-    });
-    return signingKey;
+  // The key is the server's, not a tenant's: read as the owner, on each use, so that a rotation
+  // (`agentrace keys rotate-signing`) takes effect in every running server at once.
+  const key = () => currentSigningKey(pool);
+  const allowToken = (signer: SigningKey, fields: TokenFields) => {
+    const claims = newClaims({ kid: signer.id, ...fields }, tokenTtl);
+    return {
+      claims,
+      token: signDecisionToken(claims, signer.privateKey),
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+    };
   };
 
   router.get('/v1/policies', async (req, res) => {
@@ -92,7 +100,12 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
 
   router.get('/v1/decisions/public-key', async (_req, res) => {
     const current = await key();
-    res.json({ key_id: current.id, algorithm: 'Ed25519', public_key: current.publicKey, keys: await signingPublicKeys(pool) });
+    res.json({
+      key_id: current.id,
+      algorithm: 'Ed25519',
+      public_key: current.publicKey,
+      keys: await signingPublicKeys(pool),
+    });
   });
 
   router.post('/v1/decisions', readJson, async (req, res) => {
@@ -104,13 +117,24 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
     const result = await asTenant(res, async (db): Promise<DecisionResult> => {
       const run = await runForDecision(db, tenantId, runId);
       // An ingest key reaches only its own project's runs; another project's run is as absent as another tenant's.
-      if (!run || (principal.kind === 'ingest' && principal.projectId !== run.projectId)) throw notFound('run');
+      if (!run || (principal.kind === 'ingest' && principal.projectId !== run.projectId))
+        throw notFound('run');
       const none = { token: null, token_id: null, approval_id: null, expires_at: null };
       const policy = await activePolicy(db, tenantId, run.projectId);
       if (!policy) {
-        return { ...none, decision: 'deny', policy_id: null, rule_id: null, reason: 'the project has no active policy' };
+        return {
+          ...none,
+          decision: 'deny',
+          policy_id: null,
+          rule_id: null,
+          reason: 'the project has no active policy',
+        };
       }
-      const verdict = evaluatePolicy(policy.document, { toolName: body.tool_name, args: body.args, tags: run.tags });
+      const verdict = evaluatePolicy(policy.document, {
+        toolName: body.tool_name,
+        args: body.args,
+        tags: run.tags,
+      });
       const decided = { policy_id: policy.policy_id, rule_id: verdict.ruleId, reason: verdict.reason };
       const hash = argsHash(body.args);
       if (verdict.effect === 'block') return { ...none, ...decided, decision: 'deny' };
@@ -127,19 +151,73 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
           requestedBy: keyId,
           ttlSeconds: approvalTtl,
         });
-        return { ...none, ...decided, decision: 'pending', approval_id: approval.approval_id, expires_at: approval.expires_at };
+        return {
+          ...none,
+          ...decided,
+          decision: 'pending',
+          approval_id: approval.approval_id,
+          expires_at: approval.expires_at,
+        };
       }
-      const claims = newClaims(
-        { kid: signer.id, tenant_id: tenantId, project_id: run.projectId, run_id: runId, tool_name: body.tool_name, args_sha256: hash },
-        tokenTtl,
-      );
+      const issued = allowToken(signer, {
+        tenant_id: tenantId,
+        project_id: run.projectId,
+        run_id: runId,
+        tool_name: body.tool_name,
+        args_sha256: hash,
+      });
       return {
         ...decided,
         decision: 'allow',
-        token: signDecisionToken(claims, signer.privateKey),
-        token_id: claims.token_id,
+        token: issued.token,
+        token_id: issued.claims.token_id,
         approval_id: null,
-        expires_at: new Date(claims.exp * 1000).toISOString(),
+        expires_at: issued.expiresAt,
+      };
+    });
+    res.json(result);
+  });
+
+  // Break-glass: an admin runs one call whatever the policy says (even a block). The token says so, and
+  // the override is audited with its mandatory reason in the same transaction.
+  router.post('/v1/decisions\\:break-glass', readJson, async (req, res) => {
+    const body = parseBody(BreakGlassBody, req.body);
+    const { tenantId, keyId } = principalOf(res);
+    const runId = body.run_id.toLowerCase();
+    const signer = await key();
+    const result = await asTenant(res, async (db): Promise<DecisionResult> => {
+      const run = await runForDecision(db, tenantId, runId);
+      if (!run) throw notFound('run');
+      const policy = await activePolicy(db, tenantId, run.projectId);
+      const issued = allowToken(signer, {
+        tenant_id: tenantId,
+        project_id: run.projectId,
+        run_id: runId,
+        tool_name: body.tool_name,
+        args_sha256: argsHash(body.args),
+        break_glass: true,
+      });
+      await appendAudit(db, {
+        tenantId,
+        actorKeyId: keyId,
+        action: 'decision.break_glass',
+        target: issued.claims.token_id,
+        details: {
+          run_id: runId,
+          tool_name: body.tool_name,
+          args_sha256: issued.claims.args_sha256,
+          reason: body.reason,
+        },
+      });
+      return {
+        decision: 'allow',
+        token: issued.token,
+        token_id: issued.claims.token_id,
+        approval_id: null,
+        policy_id: policy?.policy_id ?? null,
+        rule_id: null,
+        reason: body.reason,
+        expires_at: issued.expiresAt,
       };
     });
     res.json(result);
@@ -166,11 +244,14 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
     const signer = approve ? await key() : null;
     const outcome = await asTenant(res, (db) =>
       decideApproval(db, tenantId, id, { approve, actorKeyId: keyId, comment }, (a) => {
-        const claims = newClaims(
-          { kid: signer!.id, tenant_id: tenantId, project_id: a.project_id, run_id: a.run_id, tool_name: a.tool_name, args_sha256: a.args_sha256 },
-          tokenTtl,
-        );
-        return { tokenId: claims.token_id, token: signDecisionToken(claims, signer!.privateKey) };
+        const issued = allowToken(signer!, {
+          tenant_id: tenantId,
+          project_id: a.project_id,
+          run_id: a.run_id,
+          tool_name: a.tool_name,
+          args_sha256: a.args_sha256,
+        });
+        return { tokenId: issued.claims.token_id, token: issued.token };
       }),
     );
     if (outcome.ok) {
@@ -179,7 +260,10 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
     }
     if (outcome.reason === 'not_found') throw notFound('approval');
     if (outcome.reason === 'own_request')
-      throw new HttpError('permission_denied', 'a request may not be approved or denied by the key that made it');
+      throw new HttpError(
+        'permission_denied',
+        'a request may not be approved or denied by the key that made it',
+      );
     throw new HttpError('conflict', `the approval is ${outcome.approval?.status ?? outcome.reason}`);
   };
   router.post('/v1/approvals/:approvalId\\:approve', readJson, decide(true));
