@@ -11,6 +11,7 @@ export { AgentEvent } from './agent-events.ts';
 export { AGENTRACE, GEN_AI, OTEL } from './attributes.ts';
 export { canonicalJson, sha256Tagged } from './canonical-json.ts';
 export {
+  GovernanceViolation,
   InvocationKind,
   MODEL_STEP_TYPES,
   RunStatus,
@@ -76,6 +77,7 @@ export {
 export {
   ApprovalActionBody,
   Approval,
+  ApprovalGetQuery,
   ApprovalListQuery,
   ApprovalStatus,
   ArgCondition,
@@ -85,6 +87,7 @@ export {
   DecisionBody,
   DecisionResult,
   evaluatePolicy,
+  MAX_APPROVAL_WAIT_MS,
   Policy,
   type PolicyCall,
   PolicyDocument,

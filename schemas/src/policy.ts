@@ -239,5 +239,27 @@ export const ApprovalListQuery = z
   .object({ status: ApprovalStatus.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
   .strict();
 
+const WAIT = /^(\d+)(ms|s)?$/;
+/** Longest long-poll: below the usual proxy idle timeouts. */
+export const MAX_APPROVAL_WAIT_MS = 60_000;
+
+/**
+ * `GET /v1/approvals/{id}` query string: `wait` (`30s`, `500ms`, or seconds) holds the answer back until
+ * the approval is no longer pending or the time is up (at most 60 s), then answers it as it is.
+ */
+export const ApprovalGetQuery = z
+  .object({
+    wait: z
+      .string()
+      .regex(WAIT, 'must be a duration like 30s or 500ms')
+      .transform((s) => {
+        const [, n, unit] = WAIT.exec(s)!;
+        return Number(n) * (unit === 'ms' ? 1 : 1000);
+      })
+      .pipe(z.number().max(MAX_APPROVAL_WAIT_MS, 'must be at most 60s'))
+      .optional(),
+  })
+  .strict();
+
 /** `POST /v1/approvals/{id}:approve|:deny`. */
 export const ApprovalActionBody = z.object({ comment: z.string().trim().min(1).max(2000) }).strict();

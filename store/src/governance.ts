@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import type { Approval, ApprovalStatus, Policy, PolicyDocument } from '@agentrace/schemas';
+import type { Approval, ApprovalStatus, DecisionClaims, Policy, PolicyDocument } from '@agentrace/schemas';
 import { appendAudit } from './audit-log.ts';
 import type { Queryable } from './connection.ts';
 
@@ -192,17 +192,46 @@ export async function activePolicy(
   return rows[0] ? toPolicy(rows[0]) : null;
 }
 
-/** What a decision needs of a run: its project and tags; null when it is not the tenant's. */
+/** What a decision needs of a run: its project, tags and trace; null when it is not the tenant's. */
 export async function runForDecision(
   db: Queryable,
   tenantId: string,
   runId: string,
-): Promise<{ projectId: string; tags: Record<string, string> } | null> {
-  const { rows } = await db.query<{ project_id: string; tags: Record<string, string> }>(
-    'SELECT project_id, tags FROM run WHERE tenant_id = $1 AND id = $2',
+): Promise<{ projectId: string; tags: Record<string, string>; traceId: Buffer | null } | null> {
+  const { rows } = await db.query<{ project_id: string; tags: Record<string, string>; trace_id: Buffer | null }>(
+    'SELECT project_id, tags, trace_id FROM run WHERE tenant_id = $1 AND id = $2',
     [tenantId, runId],
   );
-  return rows[0] ? { projectId: rows[0].project_id, tags: rows[0].tags } : null;
+  const row = rows[0];
+  return row ? { projectId: row.project_id, tags: row.tags, traceId: row.trace_id } : null;
+}
+
+/**
+ * Records a token the server issued, so that ingest can bind the tool step that presents it (binding.ts).
+ * Call it in the transaction that decides the allow.
+ */
+export async function recordIssuedToken(
+  db: Queryable,
+  claims: DecisionClaims,
+  approvalId: string | null = null,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO decision_token (tenant_id, id, project_id, run_id, tool_name, args_sha256, break_glass, approval_id,
+       issued_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), to_timestamp($10))`,
+    [
+      claims.tenant_id,
+      claims.token_id,
+      claims.project_id,
+      claims.run_id,
+      claims.tool_name,
+      claims.args_sha256,
+      claims.break_glass === true,
+      approvalId,
+      claims.iat,
+      claims.exp,
+    ],
+  );
 }
 
 interface ApprovalRow {
@@ -315,16 +344,23 @@ export type DecideOutcome =
   | { ok: true; approval: Approval }
   | { ok: false; reason: 'not_found' | 'own_request' | 'already_decided' | 'expired'; approval?: Approval };
 
+/** The channel on which a decided or expired approval is announced (payload `<tenant_id>/<approval_id>`). */
+export const APPROVAL_CHANNEL = 'agentrace_approval';
+
+const announce = (db: Queryable, tenantId: string, id: string) =>
+  db.query('SELECT pg_notify($1, $2)', [APPROVAL_CHANNEL, `${tenantId}/${id}`]);
+
 /**
- * Approves or denies a pending request, audited. An approval gets the token `issue` signs for it. A request
- * past its time is marked expired (and stays so): call it in a transaction that commits either way.
+ * Approves or denies a pending request, audited and announced on APPROVAL_CHANNEL (at commit). An
+ * approval gets the token `issue` signs for it, recorded as issued. A request past its time is marked
+ * expired (and stays so): call it in a transaction that commits either way.
  */
 export async function decideApproval(
   db: Queryable,
   tenantId: string,
   id: string,
   decision: { approve: boolean; actorKeyId: string; comment: string },
-  issue: (approval: Approval) => { tokenId: string; token: string },
+  issue: (approval: Approval) => { claims: DecisionClaims; token: string },
 ): Promise<DecideOutcome> {
   const { rows } = await db.query<ApprovalRow>(
     `SELECT ${APPROVAL_COLUMNS} FROM approval WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
@@ -334,7 +370,7 @@ export async function decideApproval(
   const current = toApproval(rows[0]);
   if (rows[0].status !== 'pending') return { ok: false, reason: 'already_decided', approval: current };
   if (current.status === 'expired') {
-    await db.query(`UPDATE approval SET status = 'expired' WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    await expireApproval(db, tenantId, id);
     return { ok: false, reason: 'expired', approval: current };
   }
   if (current.requested_by === decision.actorKeyId)
@@ -349,10 +385,12 @@ export async function decideApproval(
       decision.approve ? 'approved' : 'denied',
       decision.actorKeyId,
       decision.comment,
-      token?.tokenId ?? null,
+      token?.claims.token_id ?? null,
       token?.token ?? null,
     ],
   );
+  if (token) await recordIssuedToken(db, token.claims, id);
+  await announce(db, tenantId, id);
   const approval = toApproval(updated.rows[0]!);
   await appendAudit(db, {
     tenantId,
@@ -367,4 +405,28 @@ export async function decideApproval(
     },
   });
   return { ok: true, approval };
+}
+
+/**
+ * Marks a pending request that is past its time expired, audited (by no one: the clock) and announced.
+ * Expiry is lazy: this runs when someone looks at the request. Returns it when this call expired it,
+ * null when it was not pending past its time (already settled, or still waiting).
+ */
+export async function expireApproval(db: Queryable, tenantId: string, id: string): Promise<Approval | null> {
+  const { rows } = await db.query<ApprovalRow>(
+    `UPDATE approval SET status = 'expired', decided_at = expires_at
+     WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND expires_at <= now() RETURNING ${APPROVAL_COLUMNS}`,
+    [tenantId, id],
+  );
+  if (!rows[0]) return null;
+  const approval = toApproval(rows[0]);
+  await appendAudit(db, {
+    tenantId,
+    actorKeyId: null,
+    action: 'approval.expired',
+    target: id,
+    details: { run_id: approval.run_id, tool_name: approval.tool_name },
+  });
+  await announce(db, tenantId, id);
+  return approval;
 }

@@ -78,7 +78,17 @@ export interface StepRecord {
   resourceJson: string | null;
   scopeJson: string | null;
   invocation: InvocationRecord | null;
+  /**
+   * A tool step's call, for the governance binding (binding.ts): the arguments as the agent sent them,
+   * before redaction (kept in memory only, never stored), and their hash (`argsHash`).
+   */
+  toolCall?: ToolCallFacts;
   run: RunHints;
+}
+
+export interface ToolCallFacts {
+  args: unknown;
+  argsSha256: string;
 }
 
 /** What became of one StepRecord. */

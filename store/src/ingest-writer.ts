@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { bindToolSteps, countViolations } from './binding.ts';
 import type { StepOutcome, StepRecord } from './ingest-types.ts';
 import { copyLines, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
@@ -83,9 +84,19 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   }
   if (fresh.length === 0) return outcomes;
 
+  // Under the run locks too: which tokens the batch uses up, and which tool steps break the binding.
+  const violations = await bindToolSteps(client, fresh, (r) => ({
+    ...states.get(runKey(r.tenantId, r.runId))!.tags,
+    ...r.run.tags,
+  }));
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
-  await copyLines(client, 'step', STEP_COPY_COLUMNS, fresh.map((f) => stepCopyLine(f.record, f.stepId, f.seq)));
+  await copyLines(
+    client,
+    'step',
+    STEP_COPY_COLUMNS,
+    fresh.map((f, i) => stepCopyLine(f.record, f.stepId, f.seq, violations.get(i) ?? null)),
+  );
   await copyLines(
     client,
     'invocation',
@@ -93,6 +104,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     fresh.filter((f) => f.record.invocation).map((f) => invocationCopyLine(f.record, f.stepId)),
   );
   await updateRuns(client, runs, states, freshByRun);
+  await countViolations(client, fresh, violations);
   const usageRuns = runs.filter((r) =>
     freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );

@@ -585,3 +585,63 @@ describe('signing key rotation', () => {
     });
   });
 });
+
+describe('waiting on an approval', () => {
+  const pendingId = async () => (await decide(prodRun, 'send_email', { n: randomUUID() })).approval_id!;
+  const waitFor = (id: string, wait: string) => request('GET', `/v1/approvals/${id}?wait=${wait}`, undefined, viewerKey);
+
+  it('answers as soon as the request is decided, not at the end of the wait', async () => {
+    const id = await pendingId();
+    const started = Date.now();
+    const waiting = waitFor(id, '20s');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await request('POST', `/v1/approvals/${id}:approve`, { comment: 'go' }, approverKey)).status).toBe(200);
+    const res = await waiting;
+    expect(Approval.parse(res.body)).toMatchObject({ status: 'approved', comment: 'go' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('answers pending when nothing happened within the wait', async () => {
+    const started = Date.now();
+    const res = await waitFor(await pendingId(), '300ms');
+    expect(Approval.parse(res.body).status).toBe('pending');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it('answers a decided request at once', async () => {
+    const id = await pendingId();
+    await request('POST', `/v1/approvals/${id}:deny`, { comment: 'no' }, approverKey);
+    const started = Date.now();
+    expect(Approval.parse((await waitFor(id, '20s')).body).status).toBe('denied');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('wakes at the expiry, which it settles once: audited, and an approval step of the run', async () => {
+    const id = await pendingId();
+    await db.pool.query(`UPDATE approval SET expires_at = now() + interval '300 milliseconds' WHERE id = $1`, [id]);
+    const started = Date.now();
+    const res = await waitFor(id, '20s');
+    expect(Approval.parse(res.body).status).toBe('expired');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Approval.parse((await request('GET', `/v1/approvals/${id}`)).body).status).toBe('expired');
+    const audit = AuditPage.parse((await request('GET', '/v1/audit?action=approval.expired')).body).data;
+    expect(audit.filter((a) => a.target === id)).toHaveLength(1);
+    const { rows } = await db.pool.query(
+      `SELECT payload FROM step WHERE run_id = $1 AND type = 'approval' AND payload->'input'->>'approval_id' = $2`,
+      [prodRun, id],
+    );
+    expect(rows.map((r) => r.payload.output.status)).toEqual(['expired']);
+  });
+
+  it.each(['forever', '61s', '-1s', '5m'])('refuses wait=%s with 400', async (wait) => {
+    const res = await waitFor(await pendingId(), wait);
+    expect([res.status, errorOf(res.body).code]).toEqual([400, 'invalid_argument']);
+    expect(errorOf(res.body).details).toHaveProperty('wait');
+  });
+
+  it("answers 404 for another tenant's approval, without waiting", async () => {
+    const id = await pendingId();
+    const res = await request('GET', `/v1/approvals/${id}?wait=20s`, undefined, other.adminKey.key);
+    expect([res.status, errorOf(res.body).code]).toEqual([404, 'not_found']);
+  });
+});
