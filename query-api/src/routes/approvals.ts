@@ -62,8 +62,13 @@ export function approvalsRouter(pool: Pool, tokens: TokenIssuer): Router {
   router.get('/v1/approvals/:approvalId', async (req, res) => {
     const id = parseId((req.params as Record<string, string>).approvalId, 'approval_id');
     const { wait } = parseQuery(ApprovalGetQuery, req.query);
-    const { tenantId } = principalOf(res);
-    const read = () => asTenant(res, (db) => getApproval(db, tenantId, id));
+    const principal = principalOf(res);
+    const { tenantId } = principal;
+    // An ingest key sees only its own project's requests; another project's is as absent as another tenant's.
+    const read = async () => {
+      const found = await asTenant(res, (db) => getApproval(db, tenantId, id));
+      return principal.kind === 'ingest' && found?.project_id !== principal.projectId ? null : found;
+    };
     let approval = wait ? await readAfterWait(id, wait) : await read();
     if (!approval) throw notFound('approval');
     // Expiry is lazy: the first look past the time settles it (audited, and a step of the run).
