@@ -215,6 +215,22 @@ describe('a native REST tool step', () => {
     ]);
     expect(await violations(r.runId)).toBe(2);
   });
+
+  it('posted again with its step_id (a retry) is stored once and is not a replay', async () => {
+    const r = await newRun();
+    const d = await decide(r.runId, 'refund', { amount: 5 });
+    const step = {
+      step_id: randomUUID(),
+      tool_name: 'refund',
+      decision_token_id: d.token_id,
+      payload: { input: { arguments: { amount: 5 } } },
+    };
+    const first = await post(r.runId, step);
+    const again = await post(r.runId, step);
+    expect(again.assigned[0]?.step_id).toBe(first.assigned[0]?.step_id);
+    expect((await toolSteps(r.runId)).map((x) => x.governance_violation)).toEqual([null]);
+    expect(await violations(r.runId)).toBe(0);
+  });
 });
 
 describe('decisions and approvals in the trace', () => {
@@ -255,5 +271,21 @@ describe('decisions and approvals in the trace', () => {
     expect(denied.decision).toBe('deny');
     const run = Run.parse((await s.api(`/v1/runs/${r.runId}`)).body);
     expect([run.step_count, run.tool_count, run.governance_violations]).toEqual([5, 1, 0]);
+  });
+});
+
+describe('the receiver metrics', () => {
+  it('count violations by kind', async () => {
+    const metrics = await (await fetch(`${s.otlpUrl}/metrics`)).text();
+    const count = (kind: string) =>
+      Number(
+        new RegExp(`agentrace_governance_violations_total\\{violation="${kind}"\\} (\\d+)`).exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+    // What the tests above flagged over OTLP and native REST.
+    expect(count('token_reused')).toBe(3);
+    expect(count('missing_token')).toBe(3);
+    expect(count('unknown_token')).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import type { InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
+import type { GovernanceViolation, InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
 
 /** What a step says about its run; merged into the run row at ingest (see run-merge.ts). */
 export interface RunHints {
@@ -98,4 +98,6 @@ export interface StepOutcome {
   runId: string;
   seq: number;
   duplicate: boolean;
+  /** How a new tool step broke the governance binding (binding.ts), when it did. */
+  governanceViolation?: GovernanceViolation;
 }

@@ -61,7 +61,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   const stored = await findStoredSteps(client, records);
 
   const outcomes: StepOutcome[] = new Array(records.length);
-  const fresh: { record: StepRecord; stepId: string; seq: number }[] = [];
+  const fresh: { record: StepRecord; stepId: string; seq: number; outcome: StepOutcome }[] = [];
   const freshByRun = new Map<string, StepRecord[]>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -77,7 +77,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     outcomes[i] = outcome;
     // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
     if (key) stored.set(key, outcome);
-    fresh.push({ record, ...outcome });
+    fresh.push({ record, ...outcome, outcome });
     const list = freshByRun.get(rk) ?? [];
     list.push(record);
     freshByRun.set(rk, list);
@@ -89,6 +89,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     ...states.get(runKey(r.tenantId, r.runId))!.tags,
     ...r.run.tags,
   }));
+  for (const [i, violation] of violations) fresh[i]!.outcome.governanceViolation = violation;
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
   await copyLines(

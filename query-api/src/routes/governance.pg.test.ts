@@ -588,14 +588,17 @@ describe('signing key rotation', () => {
 
 describe('waiting on an approval', () => {
   const pendingId = async () => (await decide(prodRun, 'send_email', { n: randomUUID() })).approval_id!;
-  const waitFor = (id: string, wait: string) => request('GET', `/v1/approvals/${id}?wait=${wait}`, undefined, viewerKey);
+  const waitFor = (id: string, wait: string) =>
+    request('GET', `/v1/approvals/${id}?wait=${wait}`, undefined, viewerKey);
 
   it('answers as soon as the request is decided, not at the end of the wait', async () => {
     const id = await pendingId();
     const started = Date.now();
     const waiting = waitFor(id, '20s');
     await new Promise((resolve) => setTimeout(resolve, 150));
-    expect((await request('POST', `/v1/approvals/${id}:approve`, { comment: 'go' }, approverKey)).status).toBe(200);
+    expect(
+      (await request('POST', `/v1/approvals/${id}:approve`, { comment: 'go' }, approverKey)).status,
+    ).toBe(200);
     const res = await waiting;
     expect(Approval.parse(res.body)).toMatchObject({ status: 'approved', comment: 'go' });
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -606,6 +609,36 @@ describe('waiting on an approval', () => {
     const res = await waitFor(await pendingId(), '300ms');
     expect(Approval.parse(res.body).status).toBe('pending');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // Nobody waits any more: the listening connection goes back to the pool, unlistened (soon after).
+    const listening = async () =>
+      (
+        await db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+        )
+      ).rows[0]!.n;
+    for (let i = 0; i < 50 && (await listening()) > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await listening()).toBe(0);
+  });
+
+  it('is woken by a decision made through another server process', async () => {
+    const elsewhere = await listenQueryApp(db.pool);
+    try {
+      const id = await pendingId();
+      const started = Date.now();
+      const waiting = waitFor(id, '20s');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const res = await fetch(`${elsewhere.base}/v1/approvals/${id}:approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${approverKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ comment: 'from the other one' }),
+      });
+      expect(res.status).toBe(200);
+      expect(Approval.parse((await waiting).body).status).toBe('approved');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it('answers a decided request at once', async () => {
@@ -618,7 +651,10 @@ describe('waiting on an approval', () => {
 
   it('wakes at the expiry, which it settles once: audited, and an approval step of the run', async () => {
     const id = await pendingId();
-    await db.pool.query(`UPDATE approval SET expires_at = now() + interval '300 milliseconds' WHERE id = $1`, [id]);
+    await db.pool.query(
+      `UPDATE approval SET expires_at = now() + interval '300 milliseconds' WHERE id = $1`,
+      [id],
+    );
     const started = Date.now();
     const res = await waitFor(id, '20s');
     expect(Approval.parse(res.body).status).toBe('expired');
