@@ -76,24 +76,8 @@ export async function guardTool<T>(
   const client = new GateClient(config);
   const runId = await runIdOf(client, o.runId);
 
-  const call = { run_id: runId, tool_name: parsed.name, args: sent };
-  let decision = await client.decide(call, o.breakGlass);
-  let source = o.breakGlass ? 'break_glass' : 'policy';
-  if (decision.decision === 'pending') {
-    const approvalId = decision.approval_id!;
-    const approval = await client.awaitApproval(approvalId, Date.now() + o.waitMs);
-    if (approval.status === 'pending') throw new ApprovalTimeoutError(parsed.name, approvalId, o.waitMs);
-    if (approval.status !== 'approved') {
-      const reason = approval.status === 'expired' ? 'the approval request expired' : approval.comment;
-      throw new ToolDeniedError(parsed.name, reason, decision.rule_id, approvalId);
-    }
-    decision = { ...decision, decision: 'allow', token: approval.token, token_id: approval.token_id };
-    source = 'approval';
-  }
-  if (decision.decision === 'deny' || !decision.token) {
-    throw new ToolDeniedError(parsed.name, decision.reason, decision.rule_id, decision.approval_id);
-  }
-  const verdict = await checkToken(client, config.apiUrl, decision.token, {
+  const allowed = await allowedCall(client, { run_id: runId, tool_name: parsed.name, args: sent }, o);
+  const verdict = await checkToken(client, config.apiUrl, allowed.token, {
     runId,
     toolName: parsed.name,
     args: sent,
@@ -105,13 +89,41 @@ export async function guardTool<T>(
     async (span) => {
       span.setAttributes({
         [AGENTRACE.decisionTokenId]: verdict.claims.token_id,
-        [AGENTRACE.decisionSource]: source,
-        ...(decision.approval_id ? { [AGENTRACE.decisionApprovalId]: decision.approval_id } : {}),
+        [AGENTRACE.decisionSource]: allowed.source,
+        ...(allowed.approvalId ? { [AGENTRACE.decisionApprovalId]: allowed.approvalId } : {}),
       });
       return await fn(span);
     },
     { args: sent },
   );
+}
+
+/**
+ * The allow's token and how it came (the policy, an approval after waiting for it, or break-glass), or
+ * the typed error that says why there is none.
+ */
+async function allowedCall(
+  client: GateClient,
+  call: { run_id: string; tool_name: string; args: Record<string, unknown> },
+  o: z.infer<typeof GuardArguments>['options'],
+): Promise<{ token: string; source: 'policy' | 'approval' | 'break_glass'; approvalId: string | null }> {
+  const decision = await client.decide(call, o.breakGlass);
+  if (decision.decision === 'deny') {
+    throw new ToolDeniedError(call.tool_name, decision.reason, decision.rule_id, decision.approval_id);
+  }
+  if (decision.decision === 'allow') {
+    if (!decision.token) throw new InvalidDecisionTokenError(call.tool_name, 'an allow without a token');
+    return { token: decision.token, source: o.breakGlass ? 'break_glass' : 'policy', approvalId: null };
+  }
+  const approvalId = decision.approval_id!;
+  const approval = await client.awaitApproval(approvalId, Date.now() + o.waitMs);
+  if (approval.status === 'pending') throw new ApprovalTimeoutError(call.tool_name, approvalId, o.waitMs);
+  if (approval.status !== 'approved') {
+    const reason = approval.status === 'expired' ? 'the approval request expired' : approval.comment;
+    throw new ToolDeniedError(call.tool_name, reason, decision.rule_id, approvalId);
+  }
+  if (!approval.token) throw new InvalidDecisionTokenError(call.tool_name, 'an approval without a token');
+  return { token: approval.token, source: 'approval', approvalId };
 }
 
 /** The run to ask about: given, the enclosing run's explicit id, or the run of the active trace (declared). */
