@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Approval, AssignedSteps, DecisionResult, listOf, Run, Step } from '@agentrace/schemas';
+import { createTenant } from '@agentrace/store';
 import type { Span } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSpans, otlpExporter, recordingTracer } from './testing/otel-client.ts';
@@ -40,12 +41,12 @@ afterAll(async () => {
 });
 
 /** A run of its own: a root span (left open) whose trace is declared over native REST. */
-async function newRun() {
+async function newRun(ingestKey = s.ingestKey) {
   const tracer = recordingTracer('gated-agent');
   const root = tracer.start('invoke_agent gated');
   const res = await fetch(`${s.otlpUrl}/v1/runs`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${s.ingestKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${ingestKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'gated', trace_id: root.spanContext().traceId }),
   });
   expect(res.status).toBe(201);
@@ -70,7 +71,7 @@ async function newRun() {
   const deliver = async (spans: Span[]) => {
     const ids = new Set(spans.map((x) => x.spanContext().spanId));
     const finished = tracer.memory.getFinishedSpans().filter((f) => ids.has(f.spanContext().spanId));
-    expect(await exportSpans(otlpExporter('proto', s.otlpUrl, s.ingestKey), finished)).toBe(0);
+    expect(await exportSpans(otlpExporter('proto', s.otlpUrl, ingestKey), finished)).toBe(0);
   };
   return { runId: run.run_id, traceId: root.spanContext().traceId, toolSpan, deliver };
 }
@@ -141,6 +142,20 @@ describe('a tool span with a DecisionToken', () => {
     const d = await decide(a.runId, 'search', {});
     await b.deliver([b.toolSpan('search', {}, d.token_id)]);
     expect((await toolSteps(b.runId))[0]?.governance_violation).toBe('run_mismatch');
+  });
+
+  it('of another tenant is unknown to this one, and stays unused', async () => {
+    const other = await createTenant(s.db.pool, 'other');
+    const mine = await newRun();
+    const theirs = await newRun(other.ingestKey.key);
+    const d = await decide(mine.runId, 'search', {});
+    await theirs.deliver([theirs.toolSpan('search', {}, d.token_id)]);
+    const { rows } = await s.db.pool.query(
+      'SELECT governance_violation FROM step WHERE run_id = $1 AND type = $2',
+      [theirs.runId, 'tool'],
+    );
+    expect(rows).toEqual([{ governance_violation: 'unknown_token' }]);
+    expect(await tokenRow(d.token_id!)).toMatchObject({ used_by_step: null });
   });
 
   it.each([
@@ -286,6 +301,6 @@ describe('the receiver metrics', () => {
     // What the tests above flagged over OTLP and native REST.
     expect(count('token_reused')).toBe(3);
     expect(count('missing_token')).toBe(3);
-    expect(count('unknown_token')).toBe(2);
+    expect(count('unknown_token')).toBe(3);
   });
 });
