@@ -133,6 +133,18 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(100).max(60_000).default(1000),
     help: 'milliseconds between database health checks (and the longest one may take); while one fails, ingest answers 503 and /readyz 503',
   },
+  approvalTtlS: {
+    env: 'AGENTRACE_APPROVAL_TTL_S',
+    flag: 'approval-ttl-s',
+    schema: z.coerce.number().int().min(1).default(24 * 3600),
+    help: 'seconds a pending approval waits for a person before it expires (a final deny)',
+  },
+  decisionTokenTtlS: {
+    env: 'AGENTRACE_DECISION_TOKEN_TTL_S',
+    flag: 'decision-token-ttl-s',
+    schema: z.coerce.number().int().min(1).default(300),
+    help: 'seconds a DecisionToken (an allow) stays valid',
+  },
   logLevel: {
     env: 'AGENTRACE_LOG_LEVEL',
     flag: 'log-level',

@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiKey, CreatedKey } from '@agentrace/schemas';
-import { authenticateKey, createTenant, type NewTenant } from '@agentrace/store';
+import {
+  authenticateKey,
+  createTenant,
+  currentSigningKey,
+  type NewTenant,
+  signingPublicKeys,
+} from '@agentrace/store';
 import { createTestDatabase, type TestDatabase } from '@agentrace/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -25,7 +31,8 @@ afterAll(async () => {
 });
 
 /** Runs a command's function as main.ts would, with this argv; returns its exit code and output. */
-const cli = (command: CommandFn, argv: string[]) => runCommand(command, argv, KEYS_FLAGS, { DATABASE_URL: db.url });
+const cli = (command: CommandFn, argv: string[]) =>
+  runCommand(command, argv, KEYS_FLAGS, { DATABASE_URL: db.url });
 
 describe('agentrace keys', () => {
   it('creates a user key, shown once, that works at once', async () => {
@@ -127,6 +134,19 @@ describe('agentrace keys', () => {
     const foreign = await cli(keysCommand, ['keys', 'revoke', other.adminKey.keyId, '--tenant', t.tenantId]);
     expect(foreign.code).toBe(1);
     expect(await authenticateKey(db.pool, other.adminKey.key)).not.toBeNull();
+  });
+
+  it('rotates the signing key: a new current key, the old one kept (retired) to verify its tokens', async () => {
+    const first = (await currentSigningKey(db.pool)).id;
+    const res = await cli(keysCommand, ['keys', 'rotate-signing', '--json']);
+    expect(res.code).toBe(0);
+    const out = z.object({ key_id: z.uuid(), retired_key_id: z.uuid() }).parse(JSON.parse(res.out));
+    expect(out.retired_key_id).toBe(first);
+    expect((await currentSigningKey(db.pool)).id).toBe(out.key_id);
+    const keys = await signingPublicKeys(db.pool);
+    expect(keys.find((k) => k.key_id === first)?.retired_at).not.toBeNull();
+    const text = await cli(keysCommand, ['keys', 'rotate-signing']);
+    expect(text.out).toMatch(new RegExp(`^signing key [0-9a-f-]{36} \\(retired ${out.key_id};`));
   });
 });
 

@@ -1,5 +1,13 @@
 import { ApiKey, KeyKind, Role } from '@agentrace/schemas';
-import { inTransaction, issueKey, listKeys, listTenants, type Pool, revokeKey } from '@agentrace/store';
+import {
+  inTransaction,
+  issueKey,
+  listKeys,
+  listTenants,
+  type Pool,
+  revokeKey,
+  rotateSigningKey,
+} from '@agentrace/store';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CommandFlags, Config } from './config.ts';
@@ -17,7 +25,8 @@ export const KEYS_FLAGS: CommandFlags = {
 export const KEYS_USAGE = `usage: agentrace keys create --tenant ID --kind user --role viewer|approver|admin [--expires-at TIME] [--json]
        agentrace keys create --tenant ID --kind ingest --project ID [--expires-at TIME] [--json]
        agentrace keys list --tenant ID [--json]
-       agentrace keys revoke KEY_ID --tenant ID [--json]`;
+       agentrace keys revoke KEY_ID --tenant ID [--json]
+       agentrace keys rotate-signing [--json]`;
 
 const Uuid = z.uuid().transform((s) => s.toLowerCase());
 const CreateFlags = z
@@ -36,7 +45,8 @@ class UsageError extends Error {}
 
 /**
  * `agentrace keys create|list|revoke`: an operator's key management for any tenant, as the database
- * owner. Every change is audited (actor: none, the operator). Exit code 2 for bad usage, 1 for no such
+ * owner; `rotate-signing` replaces the server's DecisionToken signing key. Every change is audited
+ * (actor: none, the operator). Exit code 2 for bad usage, 1 for no such
  * tenant, project or key.
  */
 export async function keysCommand(
@@ -120,6 +130,15 @@ function commandOf(
       return json
         ? `${JSON.stringify(ApiKey.parse(key))}\n`
         : `revoked ${key.key_id} (${key.prefix}…) at ${key.revoked_at}\n`;
+    };
+  }
+  if (action === 'rotate-signing' && !keyId) {
+    return async (pool: Pool) => {
+      const { key, retiredKeyId } = await inTransaction(pool, rotateSigningKey);
+      const out = { key_id: key.id, retired_key_id: retiredKeyId };
+      return json
+        ? `${JSON.stringify(out)}\n`
+        : `signing key ${out.key_id} (retired ${out.retired_key_id ?? 'none'}; its tokens verify until they expire)\n`;
     };
   }
   throw new UsageError(action ? `unknown or incomplete keys command "${action}"` : 'keys needs a command');

@@ -22,6 +22,7 @@ Commands:
   demo                    run the example agents against the local server (started if none runs)
   tenants create NAME     create a tenant with a default project, an admin key and an ingest key [--json]
   keys create|list|revoke create (the secret is shown once), list or revoke a tenant's keys [--json]
+  keys rotate-signing     replace the server's DecisionToken signing key (old tokens verify until they expire)
   audit verify            check the audit log's hash chain of every tenant (or --tenant ID) [--json]
   cost                    model spend per agent, model, provider, project or day; cost recompute re-prices
   export                  runs as JSON lines, one trajectory (the run and its steps) per line, on stdout

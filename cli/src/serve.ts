@@ -125,6 +125,7 @@ async function startApi(s: Shared) {
     metricsEndpoint: metricsEndpoint(s.registry, config.metricsToken),
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
     timelineCacheBytes: config.timelineCacheMb * 1024 * 1024,
+    governance: { approvalTtlSeconds: config.approvalTtlS, tokenTtlSeconds: config.decisionTokenTtlS },
   });
   const http = await listen(app, config.apiPort, config.host);
   const retention = startRetentionJob({

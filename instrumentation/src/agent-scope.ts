@@ -8,6 +8,8 @@ export interface AgentScope {
   /** The agent whose work this is: it becomes the invoker of the model and tool calls made inside. */
   agentName?: string;
   tick?: number;
+  /** The enclosing run's name and tags, which the policy gate declares the run with (see guard-tool.ts). */
+  run?: { name: string; tags: Record<string, string> };
 }
 
 const SCOPE_KEY = createContextKey('agentrace.agent-scope');

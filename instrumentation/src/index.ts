@@ -1,4 +1,12 @@
 export { attachArtifact, type FileArtifact } from './artifact.ts';
+export {
+  ApprovalTimeoutError,
+  GateRequestError,
+  InvalidDecisionTokenError,
+  ToolDeniedError,
+} from './gate/errors.ts';
+export { configureGate, GATE_ENV, GateOptions } from './gate/gate-config.ts';
+export { type GuardOptions, guardTool } from './gate/guard-tool.ts';
 export { getInstrumentationStats } from './invalid-input.ts';
 export { errorTypeOf, InvocationError, type InvocationErrorType } from './invocation-error.ts';
 export { logEvent } from './log-event.ts';

@@ -56,8 +56,9 @@ export function run<T>(name: string, options: RunOptions, fn: (run: RunHandle) =
   const agent = o.agent ?? runName;
   const enclosing = trace.getActiveSpan()?.spanContext();
   const links: Link[] = enclosing ? [{ context: enclosing }] : [];
+  const tagValues = Object.fromEntries(Object.entries(o.tags ?? {}).map(([key, value]) => [key, String(value)]));
   const tagAttributes = Object.fromEntries(
-    Object.entries(o.tags ?? {}).map(([key, value]) => [`${AGENTRACE.runTagPrefix}${key}`, String(value)]),
+    Object.entries(tagValues).map(([key, value]) => [`${AGENTRACE.runTagPrefix}${key}`, value]),
   );
   return traced(
     {
@@ -74,7 +75,7 @@ export function run<T>(name: string, options: RunOptions, fn: (run: RunHandle) =
         [OTEL.userId]: o.userId,
         ...tagAttributes,
       },
-      scope: { runId: o.runId, agentName: agent },
+      scope: { runId: o.runId, agentName: agent, run: { name: runName, tags: tagValues } },
     },
     (span) => fn({ traceId: span.spanContext().traceId, runId: o.runId, span }),
   );

@@ -9,7 +9,7 @@ import { auditRouter } from './routes/audit.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
-import { governanceRouter } from './routes/governance.ts';
+import { type GovernanceOptions, governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
@@ -28,6 +28,8 @@ export interface QueryAppDeps {
   metricsEndpoint?: RequestHandler;
   /** Memory for rendered timelines of unchanged runs (`TimelineCache`); 64 MiB when not given, 0 turns it off. */
   timelineCacheBytes?: number;
+  /** Token and approval lifetimes; defaults: 5 minutes and 24 hours. */
+  governance?: GovernanceOptions;
 }
 
 /**
@@ -62,7 +64,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
-  app.use(governanceRouter(deps.pool));
+  app.use(governanceRouter(deps.pool, deps.governance));
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });

@@ -50,6 +50,7 @@ export function createIngestService(deps: IngestServiceDeps) {
       const duplicates = outcomes.filter((o) => o.duplicate).length;
       deps.metrics.spansAccepted.inc(outcomes.length - duplicates);
       deps.metrics.spansDuplicate.inc(duplicates);
+      deps.metrics.stepsWritten(outcomes);
       return {
         accepted: outcomes.length - duplicates,
         duplicates,
@@ -71,6 +72,7 @@ export function createIngestService(deps: IngestServiceDeps) {
       const duplicates = outcomes.filter((o) => o.duplicate).length;
       deps.metrics.nativeSteps.inc({ outcome: 'accepted' }, outcomes.length - duplicates);
       deps.metrics.nativeSteps.inc({ outcome: 'duplicate' }, duplicates);
+      deps.metrics.stepsWritten(outcomes);
       return outcomes;
     },
   };

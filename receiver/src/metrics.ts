@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StepOutcome } from '@agentrace/store';
 import type { QueueObserver } from './ingest-queue.ts';
 
 /**
@@ -12,6 +13,7 @@ export class ReceiverMetrics implements QueueObserver {
   readonly spansRejected: Counter<'reason'>;
   readonly nativeSteps: Counter<'outcome'>;
   readonly requestsRefused: Counter<'reason'>;
+  readonly governanceViolations: Counter<'violation'>;
   private readonly queueDepth: Gauge;
   private readonly queueWaiting: Gauge;
   private readonly batchSeconds: Histogram;
@@ -46,6 +48,12 @@ export class ReceiverMetrics implements QueueObserver {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.governanceViolations = new Counter({
+      name: 'agentrace_governance_violations_total',
+      help: 'Tool steps stored with a governance violation (a gated tool without a valid, unused token), by kind.',
+      labelNames: ['violation'],
+      registers: [registry],
+    });
     this.queueDepth = new Gauge({
       name: 'agentrace_ingest_queue_spans',
       help: 'Spans queued or being written.',
@@ -62,6 +70,11 @@ export class ReceiverMetrics implements QueueObserver {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
+  }
+
+  /** Counts the governance violations among committed steps. */
+  stepsWritten(outcomes: readonly StepOutcome[]): void {
+    for (const o of outcomes) if (o.governanceViolation) this.governanceViolations.inc({ violation: o.governanceViolation });
   }
 
   batchWritten(_spans: number, seconds: number): void {

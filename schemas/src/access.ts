@@ -44,7 +44,8 @@ const receiver = (method: HttpMethod, path: string, access: Access): Endpoint =>
 /**
  * Every endpoint and who may call it (DESIGN §6): viewers read runs, steps, diffs, invocations, cost,
  * policies and approvals; approvers also approve and deny; admins also manage policies, keys, projects,
- * retention, backups and read the audit log. Ingest keys reach only ingest and `POST /v1/decisions`.
+ * retention, backups and break-glass, and read the audit log. Ingest keys reach only ingest,
+ * `POST /v1/decisions`, the approvals of their project one by one, and the public key that verifies tokens.
  * The query API refuses a route that is not listed here (404), and a test fails for one that is registered
  * without an entry: add the entry with the route.
  */
@@ -69,9 +70,12 @@ export const ENDPOINTS: readonly Endpoint[] = [
   api('POST', '/v1/policies', ADMIN),
   api('POST', '/v1/policies/:policyId\\:activate', ADMIN),
   api('POST', '/v1/decisions', { ingestKeys: true, minRole: 'admin' }),
+  api('POST', '/v1/decisions\\:break-glass', ADMIN),
+  // The gate in the SDK verifies tokens locally, with the ingest key it already has.
   api('GET', '/v1/decisions/public-key', { ingestKeys: true, minRole: 'viewer' }),
   api('GET', '/v1/approvals', VIEWER),
-  api('GET', '/v1/approvals/:approvalId', VIEWER),
+  // The gate in the SDK waits on the approval its decision asked for (the handler checks the project).
+  api('GET', '/v1/approvals/:approvalId', { ingestKeys: true, minRole: 'viewer' }),
   api('POST', '/v1/approvals/:approvalId\\:approve', APPROVER),
   api('POST', '/v1/approvals/:approvalId\\:deny', APPROVER),
   api('GET', '/v1/audit', ADMIN),

@@ -15,6 +15,10 @@ export const AGENTRACE = {
   invokerId: 'agentrace.invoker.id',
   tick: 'agentrace.tick',
   decisionTokenId: 'agentrace.decision.token_id',
+  /** How a gated tool call was allowed (`guardTool()`): `policy`, `approval` or `break_glass`. */
+  decisionSource: 'agentrace.decision.source',
+  /** The approval that allowed a gated tool call, when one did. */
+  decisionApprovalId: 'agentrace.decision.approval_id',
   costUsd: 'agentrace.cost.usd',
   /** The text of a `thought` step (an agent's reasoning, recorded by `thought()`). */
   thoughtText: 'agentrace.thought.text',

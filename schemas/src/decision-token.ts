@@ -16,6 +16,8 @@ export const DecisionClaims = z
     tool_name: z.string(),
     args_sha256: z.string(),
     decision: z.literal('allow'),
+    /** Present on an admin's break-glass override of the policy (always audited). */
+    break_glass: z.literal(true).optional(),
     /** Seconds since the epoch. */
     iat: z.number().int(),
     exp: z.number().int(),
@@ -69,7 +71,12 @@ export function verifyDecisionToken(token: string, publicKeyPem: string, now = D
   const [body, signature] = parts as [string, string];
   let valid = false;
   try {
-    valid = verify(null, Buffer.from(body), createPublicKey(publicKeyPem), Buffer.from(signature, 'base64url'));
+    valid = verify(
+      null,
+      Buffer.from(body),
+      createPublicKey(publicKeyPem),
+      Buffer.from(signature, 'base64url'),
+    );
   } catch {
     valid = false;
   }

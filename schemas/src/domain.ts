@@ -32,3 +32,18 @@ export type InvocationKind = z.infer<typeof InvocationKind>;
 
 /** Step types whose token usage is a model call's own (and so may count towards run totals). */
 export const MODEL_STEP_TYPES: ReadonlySet<StepType> = new Set(['llm', 'embedding']);
+
+/**
+ * How a tool step broke the binding of "approved" to "executed" (DESIGN §6): a tool the active policy gates
+ * ran without a token, or its token is unknown, of another run, for another tool or other arguments, or was
+ * used by an earlier step.
+ */
+export const GovernanceViolation = z.enum([
+  'missing_token',
+  'unknown_token',
+  'run_mismatch',
+  'tool_mismatch',
+  'args_mismatch',
+  'token_reused',
+]);
+export type GovernanceViolation = z.infer<typeof GovernanceViolation>;

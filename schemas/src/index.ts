@@ -11,6 +11,7 @@ export { AgentEvent } from './agent-events.ts';
 export { AGENTRACE, GEN_AI, OTEL } from './attributes.ts';
 export { canonicalJson, sha256Tagged } from './canonical-json.ts';
 export {
+  GovernanceViolation,
   InvocationKind,
   MODEL_STEP_TYPES,
   RunStatus,
@@ -84,14 +85,17 @@ export {
 export {
   ApprovalActionBody,
   Approval,
+  ApprovalGetQuery,
   ApprovalListQuery,
   ApprovalStatus,
   ArgCondition,
   ArgPath,
+  BreakGlassBody,
   CreatePolicyBody,
   DecisionBody,
   DecisionResult,
   evaluatePolicy,
+  MAX_APPROVAL_WAIT_MS,
   Policy,
   type PolicyCall,
   PolicyDocument,

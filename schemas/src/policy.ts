@@ -56,7 +56,8 @@ export const PolicyDocument = z
   .superRefine((doc, ctx) => {
     const seen = new Set<string>();
     doc.rules.forEach((rule, i) => {
-      if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: 'is used by another rule' });
+      if (seen.has(rule.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: 'is used by another rule' });
       seen.add(rule.id);
     });
   });
@@ -129,7 +130,11 @@ const jsonEqual = (a: unknown, b: unknown): boolean => {
   const kb = Object.keys(b);
   return (
     ka.length === kb.length &&
-    ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    ka.every(
+      (k) =>
+        Object.hasOwn(b, k) &&
+        jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
   );
 };
 
@@ -161,7 +166,8 @@ function ruleMatches(rule: PolicyRule, call: PolicyCall): boolean {
   if (!toolMatches(rule.tool, call.toolName)) return false;
   for (const [key, wanted] of Object.entries(rule.tags)) {
     const actual = call.tags[key];
-    if (actual === undefined || !(Array.isArray(wanted) ? wanted.includes(actual) : wanted === actual)) return false;
+    if (actual === undefined || !(Array.isArray(wanted) ? wanted.includes(actual) : wanted === actual))
+      return false;
   }
   return rule.args.every((c) => conditionHolds(c, call.args));
 }
@@ -185,6 +191,10 @@ export const DecisionBody = z
   })
   .strict();
 export type DecisionBody = z.infer<typeof DecisionBody>;
+
+/** `POST /v1/decisions:break-glass`: an admin's override of the policy for one call; the reason is mandatory. */
+export const BreakGlassBody = DecisionBody.extend({ reason: z.string().trim().min(1).max(2000) }).strict();
+export type BreakGlassBody = z.infer<typeof BreakGlassBody>;
 
 /** The answer: `allow` with a signed token, `deny` with the rule, or `pending` with an approval to wait on. */
 export const DecisionResult = z.object({
@@ -227,6 +237,28 @@ export type Approval = z.infer<typeof Approval>;
 /** `GET /v1/approvals` query string: newest first. */
 export const ApprovalListQuery = z
   .object({ status: ApprovalStatus.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+  .strict();
+
+const WAIT = /^(\d+)(ms|s)?$/;
+/** Longest long-poll: below the usual proxy idle timeouts. */
+export const MAX_APPROVAL_WAIT_MS = 60_000;
+
+/**
+ * `GET /v1/approvals/{id}` query string: `wait` (`30s`, `500ms`, or seconds) holds the answer back until
+ * the approval is no longer pending or the time is up (at most 60 s), then answers it as it is.
+ */
+export const ApprovalGetQuery = z
+  .object({
+    wait: z
+      .string()
+      .regex(WAIT, 'must be a duration like 30s or 500ms')
+      .transform((s) => {
+        const [, n, unit] = WAIT.exec(s)!;
+        return Number(n) * (unit === 'ms' ? 1 : 1000);
+      })
+      .pipe(z.number().max(MAX_APPROVAL_WAIT_MS, 'must be at most 60s'))
+      .optional(),
+  })
   .strict();
 
 /** `POST /v1/approvals/{id}:approve|:deny`. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CostSource } from './cost.ts';
-import { InvocationKind, RunStatus, StepStatus, StepType } from './domain.ts';
+import { GovernanceViolation, InvocationKind, RunStatus, StepStatus, StepType } from './domain.ts';
 
 const Rfc3339 = z.string();
 const Hex = z.string().regex(/^[0-9a-f]+$/);
@@ -27,6 +27,8 @@ export const Run = z.object({
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
   cost_usd: z.number().nullable(),
+  /** Tool steps of the run that broke the governance binding (see Step `governance_violation`). */
+  governance_violations: z.number().int(),
 });
 export type Run = z.infer<typeof Run>;
 
@@ -77,6 +79,8 @@ export const Step = z.object({
   trace_id: Hex.nullable(),
   span_id: Hex.nullable(),
   decision_token_id: z.string().nullable(),
+  /** Why this tool step broke the governance binding; null when it did not. */
+  governance_violation: GovernanceViolation.nullable(),
 });
 export type Step = z.infer<typeof Step>;
 

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from './connection.ts';
+import type { GovernanceViolation } from '@agentrace/schemas';
 import type { StepRecord } from './ingest-types.ts';
 
 // COPY's text format: backslash escapes for the four characters that would break a row, `\N` for null.
@@ -51,6 +52,7 @@ export const STEP_COPY_COLUMNS = [
   'output_tokens',
   'cost_usd',
   'decision_token_id',
+  'governance_violation',
   'payload',
   'payload_hash',
   'redaction_meta',
@@ -91,8 +93,13 @@ export const INVOCATION_COPY_COLUMNS = [
   'cost_source',
 ] as const;
 
-/** One `step` row (STEP_COPY_COLUMNS order) in COPY text format. */
-export function stepCopyLine(r: StepRecord, stepId: string, seq: number): string {
+/** One `step` row (STEP_COPY_COLUMNS order) in COPY text format; `violation`: see binding.ts. */
+export function stepCopyLine(
+  r: StepRecord,
+  stepId: string,
+  seq: number,
+  violation: GovernanceViolation | null = null,
+): string {
   return [
     r.tenantId,
     stepId,
@@ -120,6 +127,7 @@ export function stepCopyLine(r: StepRecord, stepId: string, seq: number): string
     copyNumber(r.outputTokens),
     copyNumber(r.costUsd),
     copyText(r.decisionTokenId),
+    copyText(violation),
     copyText(r.payloadJson),
     r.payloadHash,
     copyText(JSON.stringify(r.redactionMeta)),

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import type { Approval, ApprovalStatus, Policy, PolicyDocument } from '@agentrace/schemas';
+import type { Approval, ApprovalStatus, DecisionClaims, Policy, PolicyDocument } from '@agentrace/schemas';
 import { appendAudit } from './audit-log.ts';
 import type { Queryable } from './connection.ts';
 
@@ -40,13 +40,42 @@ export async function currentSigningKey(db: Queryable): Promise<SigningKey> {
   return { id: row.id, publicKey: row.public_key, privateKey: row.private_key };
 }
 
+/**
+ * Retires the current signing key and makes a new one; the retired public key stays served so that the
+ * tokens it signed verify until they expire. Audited in every tenant (each tenant's tokens are signed by
+ * it). Call it in a transaction as the owner.
+ */
+export async function rotateSigningKey(
+  db: Queryable,
+): Promise<{ retiredKeyId: string | null; key: SigningKey }> {
+  const retired = await db.query<{ id: string }>(
+    'UPDATE decision_signing_key SET retired_at = now() WHERE retired_at IS NULL RETURNING id',
+  );
+  const key = await currentSigningKey(db);
+  const retiredKeyId = retired.rows[0]?.id ?? null;
+  const tenants = await db.query<{ id: string }>('SELECT id FROM tenant ORDER BY id');
+  for (const t of tenants.rows) {
+    await appendAudit(db, {
+      tenantId: t.id,
+      actorKeyId: null,
+      action: 'signing_key.rotated',
+      target: key.id,
+      details: { retired_key_id: retiredKeyId },
+    });
+  }
+  return { retiredKeyId, key };
+}
+
 /** Every public key that verifies tokens: the current one and the retired ones (their tokens may live on). */
 export async function signingPublicKeys(
   db: Queryable,
 ): Promise<{ key_id: string; public_key: string; created_at: string; retired_at: string | null }[]> {
-  const { rows } = await db.query<{ id: string; public_key: string; created_at: Date; retired_at: Date | null }>(
-    'SELECT id, public_key, created_at, retired_at FROM decision_signing_key ORDER BY created_at DESC',
-  );
+  const { rows } = await db.query<{
+    id: string;
+    public_key: string;
+    created_at: Date;
+    retired_at: Date | null;
+  }>('SELECT id, public_key, created_at, retired_at FROM decision_signing_key ORDER BY created_at DESC');
   return rows.map((r) => ({
     key_id: r.id,
     public_key: r.public_key,
@@ -151,7 +180,11 @@ export async function activatePolicy(
 }
 
 /** The project's active policy, or null. */
-export async function activePolicy(db: Queryable, tenantId: string, projectId: string): Promise<Policy | null> {
+export async function activePolicy(
+  db: Queryable,
+  tenantId: string,
+  projectId: string,
+): Promise<Policy | null> {
   const { rows } = await db.query<PolicyRow>(
     `SELECT ${POLICY_COLUMNS} FROM policy WHERE tenant_id = $1 AND project_id = $2 AND active`,
     [tenantId, projectId],
@@ -159,17 +192,46 @@ export async function activePolicy(db: Queryable, tenantId: string, projectId: s
   return rows[0] ? toPolicy(rows[0]) : null;
 }
 
-/** What a decision needs of a run: its project and tags; null when it is not the tenant's. */
+/** What a decision needs of a run: its project, tags and trace; null when it is not the tenant's. */
 export async function runForDecision(
   db: Queryable,
   tenantId: string,
   runId: string,
-): Promise<{ projectId: string; tags: Record<string, string> } | null> {
-  const { rows } = await db.query<{ project_id: string; tags: Record<string, string> }>(
-    'SELECT project_id, tags FROM run WHERE tenant_id = $1 AND id = $2',
+): Promise<{ projectId: string; tags: Record<string, string>; traceId: Buffer | null } | null> {
+  const { rows } = await db.query<{ project_id: string; tags: Record<string, string>; trace_id: Buffer | null }>(
+    'SELECT project_id, tags, trace_id FROM run WHERE tenant_id = $1 AND id = $2',
     [tenantId, runId],
   );
-  return rows[0] ? { projectId: rows[0].project_id, tags: rows[0].tags } : null;
+  const row = rows[0];
+  return row ? { projectId: row.project_id, tags: row.tags, traceId: row.trace_id } : null;
+}
+
+/**
+ * Records a token the server issued, so that ingest can bind the tool step that presents it (binding.ts).
+ * Call it in the transaction that decides the allow.
+ */
+export async function recordIssuedToken(
+  db: Queryable,
+  claims: DecisionClaims,
+  approvalId: string | null = null,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO decision_token (tenant_id, id, project_id, run_id, tool_name, args_sha256, break_glass, approval_id,
+       issued_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), to_timestamp($10))`,
+    [
+      claims.tenant_id,
+      claims.token_id,
+      claims.project_id,
+      claims.run_id,
+      claims.tool_name,
+      claims.args_sha256,
+      claims.break_glass === true,
+      approvalId,
+      claims.iat,
+      claims.exp,
+    ],
+  );
 }
 
 interface ApprovalRow {
@@ -282,16 +344,23 @@ export type DecideOutcome =
   | { ok: true; approval: Approval }
   | { ok: false; reason: 'not_found' | 'own_request' | 'already_decided' | 'expired'; approval?: Approval };
 
+/** The channel on which a decided or expired approval is announced (payload `<tenant_id>/<approval_id>`). */
+export const APPROVAL_CHANNEL = 'agentrace_approval';
+
+const announce = (db: Queryable, tenantId: string, id: string) =>
+  db.query('SELECT pg_notify($1, $2)', [APPROVAL_CHANNEL, `${tenantId}/${id}`]);
+
 /**
- * Approves or denies a pending request, audited. An approval gets the token `issue` signs for it. A request
- * past its time is marked expired (and stays so): call it in a transaction that commits either way.
+ * Approves or denies a pending request, audited and announced on APPROVAL_CHANNEL (at commit). An
+ * approval gets the token `issue` signs for it, recorded as issued. A request past its time is marked
+ * expired (and stays so): call it in a transaction that commits either way.
  */
 export async function decideApproval(
   db: Queryable,
   tenantId: string,
   id: string,
   decision: { approve: boolean; actorKeyId: string; comment: string },
-  issue: (approval: Approval) => { tokenId: string; token: string },
+  issue: (approval: Approval) => { claims: DecisionClaims; token: string },
 ): Promise<DecideOutcome> {
   const { rows } = await db.query<ApprovalRow>(
     `SELECT ${APPROVAL_COLUMNS} FROM approval WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
@@ -301,10 +370,11 @@ export async function decideApproval(
   const current = toApproval(rows[0]);
   if (rows[0].status !== 'pending') return { ok: false, reason: 'already_decided', approval: current };
   if (current.status === 'expired') {
-    await db.query(`UPDATE approval SET status = 'expired' WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    await expireApproval(db, tenantId, id);
     return { ok: false, reason: 'expired', approval: current };
   }
-  if (current.requested_by === decision.actorKeyId) return { ok: false, reason: 'own_request', approval: current };
+  if (current.requested_by === decision.actorKeyId)
+    return { ok: false, reason: 'own_request', approval: current };
   const token = decision.approve ? issue(current) : null;
   const updated = await db.query<ApprovalRow>(
     `UPDATE approval SET status = $3, decided_by = $4, decided_at = now(), comment = $5, token_id = $6, token = $7
@@ -315,10 +385,12 @@ export async function decideApproval(
       decision.approve ? 'approved' : 'denied',
       decision.actorKeyId,
       decision.comment,
-      token?.tokenId ?? null,
+      token?.claims.token_id ?? null,
       token?.token ?? null,
     ],
   );
+  if (token) await recordIssuedToken(db, token.claims, id);
+  await announce(db, tenantId, id);
   const approval = toApproval(updated.rows[0]!);
   await appendAudit(db, {
     tenantId,
@@ -333,4 +405,28 @@ export async function decideApproval(
     },
   });
   return { ok: true, approval };
+}
+
+/**
+ * Marks a pending request that is past its time expired, audited (by no one: the clock) and announced.
+ * Expiry is lazy: this runs when someone looks at the request. Returns it when this call expired it,
+ * null when it was not pending past its time (already settled, or still waiting).
+ */
+export async function expireApproval(db: Queryable, tenantId: string, id: string): Promise<Approval | null> {
+  const { rows } = await db.query<ApprovalRow>(
+    `UPDATE approval SET status = 'expired', decided_at = expires_at
+     WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND expires_at <= now() RETURNING ${APPROVAL_COLUMNS}`,
+    [tenantId, id],
+  );
+  if (!rows[0]) return null;
+  const approval = toApproval(rows[0]);
+  await appendAudit(db, {
+    tenantId,
+    actorKeyId: null,
+    action: 'approval.expired',
+    target: id,
+    details: { run_id: approval.run_id, tool_name: approval.tool_name },
+  });
+  await announce(db, tenantId, id);
+  return approval;
 }

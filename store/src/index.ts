@@ -9,7 +9,7 @@ export {
   streamRunSteps,
   streamRuns,
 } from './export-queries.ts';
-export type { InvocationRecord, RunHints, StepOutcome, StepRecord } from './ingest-types.ts';
+export type { InvocationRecord, RunHints, StepOutcome, StepRecord, ToolCallFacts } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
 export { invocationStats } from './invocation-stats.ts';
@@ -67,7 +67,9 @@ export {
   stepCopyLine,
 } from './copy-rows.ts';
 export { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
+export { type GovernanceStep, writeGovernanceStep } from './governance-steps.ts';
 export {
+  APPROVAL_CHANNEL,
   activatePolicy,
   activePolicy,
   type ApprovalRequest,
@@ -76,9 +78,12 @@ export {
   currentSigningKey,
   type DecideOutcome,
   decideApproval,
+  expireApproval,
   getApproval,
   listApprovals,
   listPolicies,
+  recordIssuedToken,
+  rotateSigningKey,
   runForDecision,
   type SigningKey,
   signingPublicKeys,

@@ -1,4 +1,4 @@
-import type { InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
+import type { GovernanceViolation, InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
 
 /** What a step says about its run; merged into the run row at ingest (see run-merge.ts). */
 export interface RunHints {
@@ -78,7 +78,17 @@ export interface StepRecord {
   resourceJson: string | null;
   scopeJson: string | null;
   invocation: InvocationRecord | null;
+  /**
+   * A tool step's call, for the governance binding (binding.ts): the arguments as the agent sent them,
+   * before redaction (kept in memory only, never stored), and their hash (`argsHash`).
+   */
+  toolCall?: ToolCallFacts;
   run: RunHints;
+}
+
+export interface ToolCallFacts {
+  args: unknown;
+  argsSha256: string;
 }
 
 /** What became of one StepRecord. */
@@ -88,4 +98,6 @@ export interface StepOutcome {
   runId: string;
   seq: number;
   duplicate: boolean;
+  /** How a new tool step broke the governance binding (binding.ts), when it did. */
+  governanceViolation?: GovernanceViolation;
 }

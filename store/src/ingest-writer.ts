@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { bindToolSteps, countViolations } from './binding.ts';
 import type { StepOutcome, StepRecord } from './ingest-types.ts';
 import { copyLines, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
@@ -60,7 +61,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   const stored = await findStoredSteps(client, records);
 
   const outcomes: StepOutcome[] = new Array(records.length);
-  const fresh: { record: StepRecord; stepId: string; seq: number }[] = [];
+  const fresh: { record: StepRecord; stepId: string; seq: number; outcome: StepOutcome }[] = [];
   const freshByRun = new Map<string, StepRecord[]>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -76,16 +77,27 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     outcomes[i] = outcome;
     // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
     if (key) stored.set(key, outcome);
-    fresh.push({ record, ...outcome });
+    fresh.push({ record, ...outcome, outcome });
     const list = freshByRun.get(rk) ?? [];
     list.push(record);
     freshByRun.set(rk, list);
   }
   if (fresh.length === 0) return outcomes;
 
+  // Under the run locks too: which tokens the batch uses up, and which tool steps break the binding.
+  const violations = await bindToolSteps(client, fresh, (r) => ({
+    ...states.get(runKey(r.tenantId, r.runId))!.tags,
+    ...r.run.tags,
+  }));
+  for (const [i, violation] of violations) fresh[i]!.outcome.governanceViolation = violation;
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
-  await copyLines(client, 'step', STEP_COPY_COLUMNS, fresh.map((f) => stepCopyLine(f.record, f.stepId, f.seq)));
+  await copyLines(
+    client,
+    'step',
+    STEP_COPY_COLUMNS,
+    fresh.map((f, i) => stepCopyLine(f.record, f.stepId, f.seq, violations.get(i) ?? null)),
+  );
   await copyLines(
     client,
     'invocation',
@@ -93,6 +105,7 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     fresh.filter((f) => f.record.invocation).map((f) => invocationCopyLine(f.record, f.stepId)),
   );
   await updateRuns(client, runs, states, freshByRun);
+  await countViolations(client, fresh, violations);
   const usageRuns = runs.filter((r) =>
     freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );

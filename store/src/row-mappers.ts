@@ -8,7 +8,7 @@ const toApiTimeOrNull = (text: string | null): string | null => (text === null ?
 export const RUN_COLUMNS = `r.id, r.project_id, r.name, r.status, ${TIMESTAMP_TEXT('r.started_at')} AS started_at,
   ${TIMESTAMP_TEXT('r.finished_at')} AS finished_at, r.duration_ms, encode(r.trace_id, 'hex') AS trace_id,
   r.parent_run_id, r.session_id, r.user_id, r.agent_name, r.tags, r.model_names, r.step_count, r.tool_count,
-  r.error_count, r.input_tokens, r.output_tokens, r.cost_usd`;
+  r.error_count, r.input_tokens, r.output_tokens, r.cost_usd, r.governance_violations`;
 
 export interface RunRow {
   id: string;
@@ -31,6 +31,7 @@ export interface RunRow {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number | null;
+  governance_violations: number;
 }
 
 export function toRun(row: RunRow): Run {
@@ -55,6 +56,7 @@ export function toRun(row: RunRow): Run {
     input_tokens: row.input_tokens,
     output_tokens: row.output_tokens,
     cost_usd: row.cost_usd,
+    governance_violations: row.governance_violations,
   };
 }
 
@@ -64,7 +66,7 @@ export const STEP_COLUMNS = `s.id, s.run_id, s.seq, coalesce(s.parent_step_id, p
   s.status, s.schema_version, s.error_type, s.error_message, s.error_stack, s.model, s.request_model,
   s.provider, s.tool_name, s.agent_name, s.input_tokens, s.output_tokens, s.cost_usd, s.payload,
   s.payload_hash, s.redaction_meta, encode(s.trace_id, 'hex') AS trace_id, encode(s.span_id, 'hex') AS span_id,
-  s.decision_token_id`;
+  s.decision_token_id, s.governance_violation`;
 
 export const STEP_PARENT_JOIN = `LEFT JOIN step p ON p.tenant_id = s.tenant_id AND p.trace_id = s.trace_id
   AND p.span_id = s.parent_span_id`;
@@ -98,6 +100,7 @@ export interface StepRow {
   trace_id: string | null;
   span_id: string | null;
   decision_token_id: string | null;
+  governance_violation: Step['governance_violation'];
 }
 
 /** A step row whose jsonb columns are left as the text PostgreSQL sent (see `RAW_JSONB`). */
@@ -137,6 +140,7 @@ export function toStepFields(row: Omit<StepRow, 'payload' | 'redaction_meta'>): 
     trace_id: row.trace_id,
     span_id: row.span_id,
     decision_token_id: row.decision_token_id,
+    governance_violation: row.governance_violation,
   };
 }
 

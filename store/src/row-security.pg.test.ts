@@ -37,6 +37,11 @@ async function seed(t: NewTenant) {
      VALUES ($1, $2, $3, $4, $5, 'tool', '{}', 'sha256:x', 'pending', now() + interval '1 hour')`,
     [t.tenantId, randomUUID(), t.projectId, randomUUID(), policyId],
   );
+  await db.pool.query(
+    `INSERT INTO decision_token (tenant_id, id, project_id, run_id, tool_name, args_sha256, expires_at)
+     VALUES ($1, $2, $3, $4, 'tool', 'sha256:x', now() + interval '5 minutes')`,
+    [t.tenantId, randomUUID(), t.projectId, randomUUID()],
+  );
 }
 
 beforeAll(async () => {

@@ -59,6 +59,7 @@ function runOf(root: Spec, startMs: number, run: Partial<Run> = {}): RunWithStep
       trace_id: null,
       span_id: null,
       decision_token_id: null,
+      governance_violation: null,
     });
   };
   visit(root, null);
@@ -84,6 +85,7 @@ function runOf(root: Spec, startMs: number, run: Partial<Run> = {}): RunWithStep
       input_tokens: 100,
       output_tokens: 10,
       cost_usd: 0.01,
+      governance_violations: 0,
       ...run,
     },
     steps,

@@ -83,6 +83,7 @@ const step: Step = {
   trace_id: 'ab'.repeat(16),
   span_id: 'cd'.repeat(8),
   decision_token_id: 'tok-1',
+  governance_violation: null,
 };
 
 describe('comparableStep', () => {
@@ -97,6 +98,7 @@ describe('comparableStep', () => {
         'duration_ms',
         'end_ts',
         'error',
+        'governance_violation',
         'input_tokens',
         'model',
         'name',

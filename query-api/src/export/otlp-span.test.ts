@@ -59,6 +59,7 @@ const step: ExportStep = {
   trace_id: '5b8efff798038103d269b633813fc60c',
   span_id: 'eee19b7ec3c1b174',
   decision_token_id: null,
+  governance_violation: null,
   parent_span_id: 'aaaaaaaaaaaaaaaa',
   start_time: '2026-01-02T03:04:05.123456Z',
   end_time: '2026-01-02T03:04:06.000000Z',

@@ -1,39 +1,37 @@
 import {
-  ApprovalActionBody,
-  ApprovalListQuery,
   argsHash,
+  BreakGlassBody,
   CreatePolicyBody,
   DecisionBody,
   type DecisionResult,
   evaluatePolicy,
-  HttpError,
-  newClaims,
   notFound,
   parseBody,
   parseId,
-  signDecisionToken,
 } from '@agentrace/schemas';
 import {
   activatePolicy,
   activePolicy,
+  appendAudit,
   createApproval,
   createPolicy,
   currentSigningKey,
-  decideApproval,
-  getApproval,
-  listApprovals,
   listPolicies,
   type Pool,
   type PoolClient,
+  recordIssuedToken,
   runForDecision,
-  type SigningKey,
   signingPublicKeys,
   withTenant,
+  writeGovernanceStep,
 } from '@agentrace/store';
 import express, { type Response, Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../auth.ts';
+import { tokenIssuer } from '../governance/token-issuer.ts';
+import { decisionStep, type GatedRun } from '../governance/trace-steps.ts';
 import { parseQuery } from '../parse-request.ts';
+import { approvalsRouter } from './approvals.ts';
 
 const readJson = express.json({ type: () => true, limit: '256kb' });
 
@@ -48,23 +46,15 @@ const PolicyListQuery = z.object({ project_id: z.uuid().optional() }).strict();
 
 /**
  * Governance (API.md "Governance", DESIGN §6): policy versions and their activation, decisions on tool
- * calls (an Ed25519-signed DecisionToken for an allow), and approvals. Changes are audited.
+ * calls (an Ed25519-signed DecisionToken for an allow, recorded so that ingest can bind it to the tool
+ * step), break-glass, and approvals. Changes are audited; each decision and approval is a step of its run.
  */
 export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): Router {
-  const tokenTtl = options.tokenTtlSeconds ?? 300;
+  const tokens = tokenIssuer(pool, options.tokenTtlSeconds ?? 300);
   const approvalTtl = options.approvalTtlSeconds ?? 24 * 3600;
   const router = Router();
   const asTenant = <T>(res: Response, work: (db: PoolClient) => Promise<T>) =>
     withTenant(pool, principalOf(res).tenantId, work);
-  // The key is the server's, not a tenant's: read as the owner, once.
-  let signingKey: Promise<SigningKey> | null = null;
-  const key = () => {
-    signingKey ??= currentSigningKey(pool).catch((err: unknown) => {
-      signingKey = null;
-      throw err;
-    });
-    return signingKey;
-  };
 
   router.get('/v1/policies', async (req, res) => {
     const { project_id } = parseQuery(PolicyListQuery, req.query);
@@ -91,8 +81,13 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
   });
 
   router.get('/v1/decisions/public-key', async (_req, res) => {
-    const current = await key();
-    res.json({ key_id: current.id, algorithm: 'Ed25519', public_key: current.publicKey, keys: await signingPublicKeys(pool) });
+    const current = await currentSigningKey(pool);
+    res.json({
+      key_id: current.id,
+      algorithm: 'Ed25519',
+      public_key: current.publicKey,
+      keys: await signingPublicKeys(pool),
+    });
   });
 
   router.post('/v1/decisions', readJson, async (req, res) => {
@@ -100,20 +95,34 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
     const principal = principalOf(res);
     const { tenantId, keyId } = principal;
     const runId = body.run_id.toLowerCase();
-    const signer = await key();
-    const result = await asTenant(res, async (db): Promise<DecisionResult> => {
-      const run = await runForDecision(db, tenantId, runId);
+    const sign = await tokens.signer();
+    const hash = argsHash(body.args);
+    const { run, result } = await asTenant(res, async (db) => {
+      const found = await runForDecision(db, tenantId, runId);
       // An ingest key reaches only its own project's runs; another project's run is as absent as another tenant's.
-      if (!run || (principal.kind === 'ingest' && principal.projectId !== run.projectId)) throw notFound('run');
+      if (!found || (principal.kind === 'ingest' && principal.projectId !== found.projectId))
+        throw notFound('run');
+      const run: GatedRun = { tenantId, projectId: found.projectId, runId, traceId: found.traceId };
       const none = { token: null, token_id: null, approval_id: null, expires_at: null };
       const policy = await activePolicy(db, tenantId, run.projectId);
       if (!policy) {
-        return { ...none, decision: 'deny', policy_id: null, rule_id: null, reason: 'the project has no active policy' };
+        const result: DecisionResult = {
+          ...none,
+          decision: 'deny',
+          policy_id: null,
+          rule_id: null,
+          reason: 'the project has no active policy',
+        };
+        return { run, result };
       }
-      const verdict = evaluatePolicy(policy.document, { toolName: body.tool_name, args: body.args, tags: run.tags });
+      const verdict = evaluatePolicy(policy.document, {
+        toolName: body.tool_name,
+        args: body.args,
+        tags: found.tags,
+      });
       const decided = { policy_id: policy.policy_id, rule_id: verdict.ruleId, reason: verdict.reason };
-      const hash = argsHash(body.args);
-      if (verdict.effect === 'block') return { ...none, ...decided, decision: 'deny' };
+      if (verdict.effect === 'block')
+        return { run, result: { ...none, ...decided, decision: 'deny' } as DecisionResult };
       if (verdict.effect === 'require_approval') {
         const approval = await createApproval(db, {
           tenantId,
@@ -127,63 +136,88 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
           requestedBy: keyId,
           ttlSeconds: approvalTtl,
         });
-        return { ...none, ...decided, decision: 'pending', approval_id: approval.approval_id, expires_at: approval.expires_at };
+        const result: DecisionResult = {
+          ...none,
+          ...decided,
+          decision: 'pending',
+          approval_id: approval.approval_id,
+          expires_at: approval.expires_at,
+        };
+        return { run, result };
       }
-      const claims = newClaims(
-        { kid: signer.id, tenant_id: tenantId, project_id: run.projectId, run_id: runId, tool_name: body.tool_name, args_sha256: hash },
-        tokenTtl,
-      );
-      return {
+      const issued = sign({
+        tenant_id: tenantId,
+        project_id: run.projectId,
+        run_id: runId,
+        tool_name: body.tool_name,
+        args_sha256: hash,
+      });
+      await recordIssuedToken(db, issued.claims);
+      const result: DecisionResult = {
         ...decided,
         decision: 'allow',
-        token: signDecisionToken(claims, signer.privateKey),
-        token_id: claims.token_id,
+        token: issued.token,
+        token_id: issued.claims.token_id,
         approval_id: null,
-        expires_at: new Date(claims.exp * 1000).toISOString(),
+        expires_at: issued.expiresAt,
       };
+      return { run, result };
     });
+    await writeGovernanceStep(
+      pool,
+      decisionStep(run, { toolName: body.tool_name, argsSha256: hash, requestedBy: keyId }, result),
+    );
     res.json(result);
   });
 
-  router.get('/v1/approvals', async (req, res) => {
-    const query = parseQuery(ApprovalListQuery, req.query);
-    const { tenantId } = principalOf(res);
-    res.json({ data: await asTenant(res, (db) => listApprovals(db, tenantId, query.status, query.limit)) });
-  });
-
-  router.get('/v1/approvals/:approvalId', async (req, res) => {
-    const id = parseId((req.params as Record<string, string>).approvalId, 'approval_id');
-    const { tenantId } = principalOf(res);
-    const approval = await asTenant(res, (db) => getApproval(db, tenantId, id));
-    if (!approval) throw notFound('approval');
-    res.json(approval);
-  });
-
-  const decide = (approve: boolean) => async (req: express.Request, res: Response) => {
-    const id = parseId((req.params as Record<string, string>).approvalId, 'approval_id');
-    const { comment } = parseBody(ApprovalActionBody, req.body);
+  // Break-glass: an admin runs one call whatever the policy says (even a block). The token says so, and
+  // the override is audited with its mandatory reason in the same transaction.
+  router.post('/v1/decisions\\:break-glass', readJson, async (req, res) => {
+    const body = parseBody(BreakGlassBody, req.body);
     const { tenantId, keyId } = principalOf(res);
-    const signer = approve ? await key() : null;
-    const outcome = await asTenant(res, (db) =>
-      decideApproval(db, tenantId, id, { approve, actorKeyId: keyId, comment }, (a) => {
-        const claims = newClaims(
-          { kid: signer!.id, tenant_id: tenantId, project_id: a.project_id, run_id: a.run_id, tool_name: a.tool_name, args_sha256: a.args_sha256 },
-          tokenTtl,
-        );
-        return { tokenId: claims.token_id, token: signDecisionToken(claims, signer!.privateKey) };
-      }),
+    const runId = body.run_id.toLowerCase();
+    const sign = await tokens.signer();
+    const hash = argsHash(body.args);
+    const { run, result } = await asTenant(res, async (db) => {
+      const found = await runForDecision(db, tenantId, runId);
+      if (!found) throw notFound('run');
+      const run: GatedRun = { tenantId, projectId: found.projectId, runId, traceId: found.traceId };
+      const policy = await activePolicy(db, tenantId, run.projectId);
+      const issued = sign({
+        tenant_id: tenantId,
+        project_id: run.projectId,
+        run_id: runId,
+        tool_name: body.tool_name,
+        args_sha256: hash,
+        break_glass: true,
+      });
+      await recordIssuedToken(db, issued.claims);
+      await appendAudit(db, {
+        tenantId,
+        actorKeyId: keyId,
+        action: 'decision.break_glass',
+        target: issued.claims.token_id,
+        details: { run_id: runId, tool_name: body.tool_name, args_sha256: hash, reason: body.reason },
+      });
+      const result: DecisionResult = {
+        decision: 'allow',
+        token: issued.token,
+        token_id: issued.claims.token_id,
+        approval_id: null,
+        policy_id: policy?.policy_id ?? null,
+        rule_id: null,
+        reason: body.reason,
+        expires_at: issued.expiresAt,
+      };
+      return { run, result };
+    });
+    await writeGovernanceStep(
+      pool,
+      decisionStep(run, { toolName: body.tool_name, argsSha256: hash, requestedBy: keyId }, result, true),
     );
-    if (outcome.ok) {
-      res.json(outcome.approval);
-      return;
-    }
-    if (outcome.reason === 'not_found') throw notFound('approval');
-    if (outcome.reason === 'own_request')
-      throw new HttpError('permission_denied', 'a request may not be approved or denied by the key that made it');
-    throw new HttpError('conflict', `the approval is ${outcome.approval?.status ?? outcome.reason}`);
-  };
-  router.post('/v1/approvals/:approvalId\\:approve', readJson, decide(true));
-  router.post('/v1/approvals/:approvalId\\:deny', readJson, decide(false));
+    res.json(result);
+  });
 
+  router.use(approvalsRouter(pool, tokens));
   return router;
 }

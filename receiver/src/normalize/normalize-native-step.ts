@@ -4,6 +4,7 @@ import { redactStep } from '../redact/redact-step.ts';
 import { type CallFacts, callColumns, invocationOf, priceCall } from './invocation.ts';
 import type { NormalizeContext } from './normalize-span.ts';
 import { isoToNanos, nanosToIso } from './time.ts';
+import { toolCallOf } from './tool-call.ts';
 
 /** The run a native step is posted to, as stored. */
 export interface NativeRunRef {
@@ -97,6 +98,7 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
       costUsd,
       costSource,
     }),
+    toolCall: toolCallOf(step.type, step.payload.input),
     // A native step never ends its run: :finish does.
     run: {
       isRoot: false,

@@ -9,6 +9,7 @@ import { callColumns, invocationOf, priceCall } from './invocation.ts';
 import { mapSpan } from './mappers/index.ts';
 import { runIdFor } from './run-id.ts';
 import { nanosToIso } from './time.ts';
+import { toolCallOf } from './tool-call.ts';
 
 /** Who sent the spans, and the deployment's rules. */
 export interface NormalizeContext {
@@ -121,6 +122,7 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
       costUsd,
       costSource,
     }),
+    toolCall: toolCallOf(type, input),
     run: {
       isRoot,
       name: facts.runName ?? null,
