@@ -3,9 +3,11 @@ import { type BucketLimits, DbHealth, isDatabaseUnavailable, type Pool } from '@
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { accessControl } from './access-control.ts';
+import type { BackupService } from './backup/backup-service.ts';
 import { rateLimit } from './rate-limit.ts';
 import { adminRouter } from './routes/admin.ts';
 import { auditRouter } from './routes/audit.ts';
+import { backupsRouter } from './routes/backups.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
@@ -30,6 +32,8 @@ export interface QueryAppDeps {
   timelineCacheBytes?: number;
   /** Token and approval lifetimes; defaults: 5 minutes and 24 hours. */
   governance?: GovernanceOptions;
+  /** Takes backups (`POST /v1/admin/backups`); without it, backups are not configured (409). */
+  backups?: BackupService;
 }
 
 /**
@@ -64,6 +68,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
+  app.use(backupsRouter(deps.pool, deps.backups ?? null));
   app.use(governanceRouter(deps.pool, deps.governance));
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');

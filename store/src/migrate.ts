@@ -10,12 +10,23 @@ export interface MigrationResult {
   applied: string[];
 }
 
+/** The numbered `migrations/NNN_name.sql` files this code has, in order. */
+async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+}
+
+/** The newest migration version this code knows (what `migrate` brings a database to). */
+export async function latestMigrationVersion(): Promise<number> {
+  return Math.max(...(await migrationFiles()).map((f) => Number(f.slice(0, 3))));
+}
+
 /**
- * Applies every numbered `migrations/NNN_name.sql` not yet recorded, each in its own transaction.
+ * Applies every numbered `migrations/NNN_name.sql` not yet recorded, each in its own transaction; with
+ * `upTo`, only those up to that version (a restore brings the schema to its archive's version first).
  * @example await migrate(pool) // { applied: ['001_init'] } on an empty database
  */
-export async function migrate(pool: Pool): Promise<MigrationResult> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+export async function migrate(pool: Pool, options: { upTo?: number } = {}): Promise<MigrationResult> {
+  const files = (await migrationFiles()).filter((f) => Number(f.slice(0, 3)) <= (options.upTo ?? Infinity));
   const client = await pool.connect();
   const applied: string[] = [];
   try {

@@ -1,0 +1,115 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { Queryable } from './connection.ts';
+import { CopyDigest, type CopyDigestResult } from './copy-digest.ts';
+import {
+  COPY_TEXT_SETTINGS,
+  copyOutSql,
+  type DataTable,
+  dataTables,
+  schemaVersion,
+} from './schema-catalog.ts';
+
+/** A restore that must not happen here: the database is not empty, or is newer than the archive. */
+export class RestoreRefused extends Error {}
+
+/**
+ * Refuses (RestoreRefused, naming why) unless the database is empty: no row in any table (a new
+ * `CREATE DATABASE`, or one only migrated) and no migration newer than the archive's schema version.
+ */
+export async function assertEmptyDatabase(db: Queryable, archiveVersion: number): Promise<void> {
+  const { version } = await schemaVersion(db);
+  if (version > archiveVersion) {
+    throw new RestoreRefused(
+      `the database is migrated to version ${version}, newer than the archive's ${archiveVersion}: restore into a new, empty database`,
+    );
+  }
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class
+     WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition
+       AND relname <> 'schema_migration' ORDER BY relname`,
+  );
+  const filled: string[] = [];
+  for (const { name } of rows) {
+    const any = await db.query(`SELECT 1 FROM ${pg.escapeIdentifier(name)} LIMIT 1`);
+    if (any.rowCount) filled.push(name);
+  }
+  if (filled.length > 0) {
+    throw new RestoreRefused(
+      `the database is not empty (rows in ${filled.join(', ')}): restore only into a new, empty database`,
+    );
+  }
+}
+
+/**
+ * Loading an archive's tables in one transaction on `client` (migrated to the archive's version): COPY
+ * each table in, read it back, set the sequences, then commit, or roll back and leave nothing.
+ * @example const load = await RestoreLoad.begin(client); await pipeline(chunks, load.copyIn(t)); ...; await load.commit();
+ */
+export class RestoreLoad {
+  private constructor(
+    private readonly client: pg.ClientBase,
+    private readonly tables: Map<string, DataTable>,
+  ) {}
+
+  static async begin(client: pg.ClientBase): Promise<RestoreLoad> {
+    // Read-back scans must start at the table's first page to see rows in the order they were loaded.
+    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}; SET LOCAL synchronize_seqscans = off`);
+    const tables = await dataTables(client);
+    return new RestoreLoad(client, new Map(tables.map((t) => [t.name, t])));
+  }
+
+  /** The schema's table of that name, if its columns are exactly `columns` in that order; else throws. */
+  table(name: string, columns: readonly string[]): DataTable {
+    const table = this.tables.get(name);
+    if (!table) throw new Error(`the archive has a table "${name}" that the schema does not`);
+    if (table.columns.join(',') !== columns.join(',')) {
+      throw new Error(
+        `the archive's columns of "${name}" (${columns.join(', ')}) differ from the schema's (${table.columns.join(', ')})`,
+      );
+    }
+    return table;
+  }
+
+  /** Tables of the schema (after migrating to the archive's version) that the archive must hold. */
+  tableNames(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  /** A COPY FROM STDIN into the table: write its COPY text, end it; then `rowCount` is what it loaded. */
+  copyIn(table: DataTable): Writable & { rowCount: number } {
+    const columns = table.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
+    return this.client.query(copyFrom(`COPY ${pg.escapeIdentifier(table.name)} (${columns}) FROM STDIN`));
+  }
+
+  /** The table's rows as the database now holds them, digested as the backup digested them. */
+  async readBack(table: DataTable): Promise<CopyDigestResult> {
+    const digest = new CopyDigest();
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    await pipeline(this.client.query(copyTo(copyOutSql(table))), digest, discard);
+    return digest.result();
+  }
+
+  /** Puts each sequence where the snapshot found it. */
+  async setSequences(
+    sequences: readonly { name: string; last_value: string; is_called: boolean }[],
+  ): Promise<void> {
+    for (const s of sequences) {
+      await this.client.query('SELECT setval($1::regclass, $2::bigint, $3)', [
+        pg.escapeIdentifier(s.name),
+        s.last_value,
+        s.is_called,
+      ]);
+    }
+  }
+
+  async commit(): Promise<void> {
+    await this.client.query('COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    await this.client.query('ROLLBACK');
+  }
+}
