@@ -65,8 +65,9 @@ export const BackupManifest = z.object({
   backup_id: z.uuid(),
   created_at: z.string(),
   snapshot_at: z.string(),
-  /** The newest migration applied to the database: a restore migrates to it before loading. */
+  /** The newest migration applied to the database. */
   schema_version: z.number().int().positive(),
+  /** Every migration applied (`NNN_name`): a restore applies exactly these before loading. */
   migrations: z.array(z.string()),
   compression: z.enum(['gzip', 'zstd']),
   /** In load order: a table comes after those its foreign keys point to. */

@@ -36,7 +36,7 @@ export type { InvocationRecord, RunHints, StepOutcome, StepRecord, ToolCallFacts
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
 export { invocationStats } from './invocation-stats.ts';
-export { latestMigrationVersion, migrate } from './migrate.ts';
+export { knownMigrations, migrate } from './migrate.ts';
 export { assertEmptyDatabase, RestoreLoad, RestoreRefused } from './restore-target.ts';
 export { type DataTable, schemaVersion } from './schema-catalog.ts';
 export { type SnapshotInfo, takeSnapshot } from './snapshot.ts';

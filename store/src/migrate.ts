@@ -15,18 +15,22 @@ async function migrationFiles(): Promise<string[]> {
   return (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
 }
 
-/** The newest migration version this code knows (what `migrate` brings a database to). */
-export async function latestMigrationVersion(): Promise<number> {
-  return Math.max(...(await migrationFiles()).map((f) => Number(f.slice(0, 3))));
+/** The migrations this code has (`NNN_name`), oldest first. */
+export async function knownMigrations(): Promise<string[]> {
+  return (await migrationFiles()).map((f) => f.replace(/\.sql$/, ''));
 }
 
 /**
  * Applies every numbered `migrations/NNN_name.sql` not yet recorded, each in its own transaction; with
- * `upTo`, only those up to that version (a restore brings the schema to its archive's version first).
+ * `only`, just those (a restore brings the schema to exactly its archive's migrations first).
  * @example await migrate(pool) // { applied: ['001_init'] } on an empty database
  */
-export async function migrate(pool: Pool, options: { upTo?: number } = {}): Promise<MigrationResult> {
-  const files = (await migrationFiles()).filter((f) => Number(f.slice(0, 3)) <= (options.upTo ?? Infinity));
+export async function migrate(pool: Pool, options: { only?: readonly string[] } = {}): Promise<MigrationResult> {
+  const all = await migrationFiles();
+  const only = options.only;
+  const unknown = only?.filter((name) => !all.includes(`${name}.sql`)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown migrations: ${unknown.join(', ')}`);
+  const files = only ? all.filter((f) => only.includes(f.replace(/\.sql$/, ''))) : all;
   const client = await pool.connect();
   const applied: string[] = [];
   try {

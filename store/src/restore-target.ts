@@ -17,13 +17,13 @@ export class RestoreRefused extends Error {}
 
 /**
  * Refuses (RestoreRefused, naming why) unless the database is empty: no row in any table (a new
- * `CREATE DATABASE`, or one only migrated) and no migration newer than the archive's schema version.
+ * `CREATE DATABASE`, or one only migrated) and no migration that the archive's database did not have.
  */
-export async function assertEmptyDatabase(db: Queryable, archiveVersion: number): Promise<void> {
-  const { version } = await schemaVersion(db);
-  if (version > archiveVersion) {
+export async function assertEmptyDatabase(db: Queryable, archiveMigrations: readonly string[]): Promise<void> {
+  const extra = (await schemaVersion(db)).migrations.filter((m) => !archiveMigrations.includes(m));
+  if (extra.length > 0) {
     throw new RestoreRefused(
-      `the database is migrated to version ${version}, newer than the archive's ${archiveVersion}: restore into a new, empty database`,
+      `the database has migrations the archive's did not (${extra.join(', ')}): restore into a new, empty database`,
     );
   }
   const { rows } = await db.query<{ name: string }>(

@@ -276,6 +276,17 @@ describe('restore', () => {
     );
   });
 
+  it('refuses an archive made with migrations this code does not have, before migrating', async () => {
+    const manifest = JSON.parse((await s3Object(`${first.s3_key}.manifest.json`)).toString());
+    manifest.migrations.push('999_from_the_future');
+    const key = first.s3_key.replace('agentrace/', 'agentrace/future-');
+    await putS3Object(`${key}.manifest.json`, JSON.stringify(manifest));
+    const target = await freshDatabase();
+    await expect(restoreBackup(bucket, key, target.pool)).rejects.toThrow(
+      /migrations this agentrace does not have \(999_from_the_future\)/,
+    );
+  });
+
   it('detects a truncated archive and leaves the database empty', async () => {
     const archive = await s3Object(first.s3_key);
     const key = first.s3_key.replace('agentrace/', 'agentrace/truncated-');

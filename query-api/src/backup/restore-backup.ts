@@ -5,7 +5,7 @@ import {
   assertEmptyDatabase,
   CopyDigest,
   type CopyDigestResult,
-  latestMigrationVersion,
+  knownMigrations,
   migrate,
   type Pool,
   RestoreLoad,
@@ -35,7 +35,7 @@ const CHUNK_ENTRY = /^tables\/([a-z_][a-z0-9_]*)\/\d{6}\.copy$/;
 
 /**
  * Restores a backup (its id, or its archive's key) from the bucket into the EMPTY database of `pool`:
- * migrates it to the archive's schema version, then in one transaction COPYs each table in, checks every
+ * migrates it to exactly the archive's migrations, then in one transaction COPYs each table in, checks every
  * table's row count and SHA-256 (as read from the archive, and as read back from the database) and the
  * archive's own checksum against the manifest, sets the sequences, and commits. Any mismatch rolls the data
  * back (ArchiveMismatch); a database that is not empty is refused before anything is written (RestoreRefused).
@@ -45,14 +45,15 @@ export async function restoreBackup(bucket: BackupBucket, ref: string, pool: Poo
   const started = performance.now();
   const key = await bucket.resolve(ref);
   const manifest = await bucket.getManifest(key);
-  const latest = await latestMigrationVersion();
-  if (manifest.schema_version > latest) {
+  const known = await knownMigrations();
+  const unknown = manifest.migrations.filter((m) => !known.includes(m));
+  if (unknown.length > 0) {
     throw new RestoreRefused(
-      `the archive's schema version ${manifest.schema_version} is newer than this agentrace's ${latest}: restore with a newer agentrace`,
+      `the archive was made with migrations this agentrace does not have (${unknown.join(', ')}): restore with a newer agentrace`,
     );
   }
-  await assertEmptyDatabase(pool, manifest.schema_version);
-  await migrate(pool, { upTo: manifest.schema_version });
+  await assertEmptyDatabase(pool, manifest.migrations);
+  await migrate(pool, { only: manifest.migrations });
   const client = await pool.connect();
   try {
     const load = await RestoreLoad.begin(client);
