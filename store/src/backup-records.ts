@@ -156,15 +156,18 @@ export async function listBackups(
 }
 
 /**
- * Whether the schedule should back up now: no backup succeeded within `intervalMs`. Then, if the newest
- * backup failed, it is the one to try again (its attempts go on counting), else a new one is due.
+ * Whether the schedule should back up now: no backup started or ended within `intervalMs` (so a success
+ * is followed by the next one an interval later, and a failure is tried again an interval after it
+ * failed: on the next cycle). Then, if the newest backup failed, it is the one to try again (its attempts
+ * go on counting), else a new one is due.
  */
 export async function scheduledBackupDue(
   db: Queryable,
   intervalMs: number,
 ): Promise<{ due: false } | { due: true; retry: Backup | null }> {
   const recent = await db.query(
-    `SELECT 1 FROM backup WHERE status = 'succeeded' AND finished_at > now() - make_interval(secs => $1) LIMIT 1`,
+    `SELECT 1 FROM backup
+     WHERE greatest(created_at, finished_at) > now() - make_interval(secs => $1) LIMIT 1`,
     [intervalMs / 1000],
   );
   if (recent.rowCount) return { due: false };

@@ -17,7 +17,8 @@ export interface BucketSettings {
   prefix: string;
   /** An S3-compatible server's URL; unset: AWS. */
   endpoint?: string;
-  region: string;
+  /** Unset: the AWS SDK's (AWS_REGION, the profile). */
+  region?: string;
   /** Unset: the AWS SDK's usual chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role). */
   accessKeyId?: string;
   secretAccessKey?: string;

@@ -84,8 +84,9 @@ export class BackupService {
   }
 
   /**
-   * One cycle of the schedule: when no backup succeeded within `intervalMs`, retries the newest backup if
-   * it failed, else starts a new one; answers its `done`, or null when none was due or one is running.
+   * One check of the schedule: when no backup started or ended within `intervalMs`, retries the newest
+   * backup if it failed, else starts a new one; answers its `done`, or null when none was due or one is
+   * running.
    */
   async startScheduled(intervalMs: number): Promise<Promise<Backup> | null> {
     const lock = await this.lock();

@@ -1,0 +1,1 @@
+export { startTestS3, type TestS3 } from './s3-server.ts';
