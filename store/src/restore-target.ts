@@ -1,16 +1,8 @@
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable } from './connection.ts';
-import { CopyDigest, type CopyDigestResult } from './copy-digest.ts';
-import {
-  COPY_TEXT_SETTINGS,
-  copyOutSql,
-  type DataTable,
-  dataTables,
-  schemaVersion,
-} from './schema-catalog.ts';
+import { COPY_TEXT_SETTINGS, type DataTable, dataTables, schemaVersion } from './schema-catalog.ts';
 
 /** A restore that must not happen here: the database is not empty, or is newer than the archive. */
 export class RestoreRefused extends Error {}
@@ -19,7 +11,10 @@ export class RestoreRefused extends Error {}
  * Refuses (RestoreRefused, naming why) unless the database is empty: no row in any table (a new
  * `CREATE DATABASE`, or one only migrated) and no migration that the archive's database did not have.
  */
-export async function assertEmptyDatabase(db: Queryable, archiveMigrations: readonly string[]): Promise<void> {
+export async function assertEmptyDatabase(
+  db: Queryable,
+  archiveMigrations: readonly string[],
+): Promise<void> {
   const extra = (await schemaVersion(db)).migrations.filter((m) => !archiveMigrations.includes(m));
   if (extra.length > 0) {
     throw new RestoreRefused(
@@ -44,8 +39,8 @@ export async function assertEmptyDatabase(db: Queryable, archiveMigrations: read
 }
 
 /**
- * Loading an archive's tables in one transaction on `client` (migrated to the archive's version): COPY
- * each table in, read it back, set the sequences, then commit, or roll back and leave nothing.
+ * Loading an archive's tables in one transaction on `client` (migrated to the archive's schema): COPY
+ * each table in, set the sequences, then commit, or roll back and leave nothing.
  * @example const load = await RestoreLoad.begin(client); await pipeline(chunks, load.copyIn(t)); ...; await load.commit();
  */
 export class RestoreLoad {
@@ -55,8 +50,7 @@ export class RestoreLoad {
   ) {}
 
   static async begin(client: pg.ClientBase): Promise<RestoreLoad> {
-    // Read-back scans must start at the table's first page to see rows in the order they were loaded.
-    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}; SET LOCAL synchronize_seqscans = off`);
+    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}`);
     const tables = await dataTables(client);
     return new RestoreLoad(client, new Map(tables.map((t) => [t.name, t])));
   }
@@ -78,18 +72,10 @@ export class RestoreLoad {
     return [...this.tables.keys()];
   }
 
-  /** A COPY FROM STDIN into the table: write its COPY text, end it; then `rowCount` is what it loaded. */
+  /** A COPY FROM STDIN into the table: write its COPY text, end it; then `rowCount` is what the server loaded. */
   copyIn(table: DataTable): Writable & { rowCount: number } {
     const columns = table.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
     return this.client.query(copyFrom(`COPY ${pg.escapeIdentifier(table.name)} (${columns}) FROM STDIN`));
-  }
-
-  /** The table's rows as the database now holds them, digested as the backup digested them. */
-  async readBack(table: DataTable): Promise<CopyDigestResult> {
-    const digest = new CopyDigest();
-    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-    await pipeline(this.client.query(copyTo(copyOutSql(table))), digest, discard);
-    return digest.result();
   }
 
   /** Puts each sequence where the snapshot found it. */

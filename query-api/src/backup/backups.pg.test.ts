@@ -361,7 +361,7 @@ describe('a failed upload', () => {
 });
 
 describe('the schedule', () => {
-  it('backs up only when no backup succeeded within the interval, and retries a failed one on its next cycle', async () => {
+  it('backs up only when no backup started or ended within the interval, and retries a failed one on its next cycle', async () => {
     expect(await service.startScheduled(3_600_000)).toBeNull();
     const once = new BackupService({
       pool: db.pool,

@@ -36,7 +36,7 @@ const CHUNK_ENTRY = /^tables\/([a-z_][a-z0-9_]*)\/\d{6}\.copy$/;
 /**
  * Restores a backup (its id, or its archive's key) from the bucket into the EMPTY database of `pool`:
  * migrates it to exactly the archive's migrations, then in one transaction COPYs each table in, checks every
- * table's row count and SHA-256 (as read from the archive, and as read back from the database) and the
+ * table's row count and SHA-256 (as read from the archive, and the rows the server says it loaded) and the
  * archive's own checksum against the manifest, sets the sequences, and commits. Any mismatch rolls the data
  * back (ArchiveMismatch); a database that is not empty is refused before anything is written (RestoreRefused).
  * @example const report = await restoreBackup(bucket, 'a1b2…', pool);
@@ -60,10 +60,6 @@ export async function restoreBackup(bucket: BackupBucket, ref: string, pool: Poo
     try {
       const archiveDigest = await loadArchive(bucket, key, manifest, load);
       checkArchive(manifest, archiveDigest);
-      for (const t of manifest.tables) {
-        const back = await load.readBack(load.table(t.name, t.columns));
-        expectSame(`table ${t.name} as read back from the database`, t, back);
-      }
       await load.setSequences(manifest.sequences);
       await load.commit();
     } catch (err) {
@@ -118,7 +114,14 @@ async function loadArchive(
     if (!current) return;
     current.copy.end();
     await once(current.copy, 'finish');
-    loaded.set(current.table.name, current.digest.result());
+    const read = current.digest.result();
+    // What the server counted as it loaded the table: a row COPY could not read as one would differ.
+    if (current.copy.rowCount !== read.rows) {
+      throw new ArchiveMismatch(
+        `table ${current.table.name}: ${read.rows} rows in the archive, ${current.copy.rowCount} loaded`,
+      );
+    }
+    loaded.set(current.table.name, read);
     current = null;
   };
   let inner: unknown = null;
