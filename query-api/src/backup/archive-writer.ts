@@ -73,7 +73,11 @@ export class ArchiveWriter {
   // the archive failed meanwhile (the upload stopped reading, say).
   private entry(name: string, body: Buffer): Promise<void> {
     const written = new Promise<void>((resolve, reject) => {
-      this.pack.entry({ name, size: body.length }, body, (err) => (err ? reject(err) : resolve()));
+      const sink = this.pack.entry({ name, size: body.length }, body, (err) =>
+        err ? reject(err) : resolve(),
+      );
+      // A destroyed archive destroys the entry with the error too: the callback has it already.
+      sink.on('error', () => undefined);
     });
     return Promise.race([written, this.failed]);
   }

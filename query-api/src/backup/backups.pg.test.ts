@@ -1,3 +1,4 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AuditRecord, Backup, BackupManifest, ErrorEnvelope, listOf } from '@agentrace/schemas';
@@ -11,12 +12,14 @@ import {
   RestoreRefused,
   type ScratchDatabase,
   withTenant,
+  writeSteps,
 } from '@agentrace/store';
-import { createTestDatabase, type TestDatabase, writeAgentRuns } from '@agentrace/store/testing';
+import { createTestDatabase, stepRecord, type TestDatabase, writeAgentRuns } from '@agentrace/store/testing';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ListeningQueryApp, listenQueryApp } from '../testing/listen-query-app.ts';
+import { startCuttingProxy } from '../testing/cutting-proxy.ts';
 import { startTestS3, type TestS3 } from '../testing/s3-server.ts';
 import { BackupBucket } from './backup-bucket.ts';
 import { BackupMetrics } from './backup-metrics.ts';
@@ -306,7 +309,6 @@ describe('restore', () => {
     const manifest = BackupManifest.parse(
       JSON.parse((await s3Object(`${first.s3_key}.manifest.json`)).toString()),
     );
-    const { createHash } = await import('node:crypto');
     manifest.archive = {
       ...manifest.archive!,
       bytes: forged.length,
@@ -358,6 +360,70 @@ describe('a failed upload', () => {
     const target = await freshDatabase();
     expect((await restoreBackup(bucket, id, target.pool)).backup_id).toBe(id);
   });
+});
+
+describe('an upload cut off in the middle of a multipart upload', () => {
+  it('fails that attempt without hanging (the snapshot stops, its connection closes), and the retry uploads a whole archive', async () => {
+    const big = await createTestDatabase();
+    const proxy = await startCuttingProxy(Number(new URL(s3.settings().endpoint!).port), 3 * 1024 * 1024);
+    const cutBucket = new BackupBucket({
+      ...s3.settings('cut/'),
+      endpoint: `http://127.0.0.1:${proxy.port}`,
+    });
+    const cutService = new BackupService({
+      pool: big.pool,
+      bucket: cutBucket,
+      logger: pino({ level: 'silent' }),
+      metrics: new BackupMetrics(new Registry()),
+      retry: { attempts: 6, firstDelayMs: 300 },
+    });
+    try {
+      const t = await createTenant(big.pool, 'big');
+      // Random payloads hardly compress: an archive of several 8 MiB parts, still being written when the first is sent.
+      for (let batch = 0; batch < 5; batch++) {
+        const runId = randomUUID();
+        await writeSteps(
+          big.pool,
+          Array.from({ length: 500 }, () =>
+            stepRecord({
+              ...t,
+              runId,
+              payloadJson: JSON.stringify({ output: randomBytes(8192).toString('base64') }),
+            }),
+          ),
+        );
+      }
+      const { backup, done } = await cutService.start('cli', null);
+      await proxy.cut;
+      const failed = await waitFor('the cut attempt to fail', async () => {
+        const b = await getBackup(big.pool, backup.backup_id);
+        return b?.error ? b : null;
+      });
+      expect(failed).toMatchObject({ status: 'running', attempts: 1 });
+      // Nothing of the failed attempt is left open on the database.
+      const open = await big.pool.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'COPY%' AND state <> 'idle'`,
+      );
+      expect(open.rowCount).toBe(0);
+      await proxy.heal();
+      const final = await done;
+      expect(final).toMatchObject({ status: 'succeeded', error: null });
+      expect(final.attempts).toBeGreaterThanOrEqual(2);
+      expect(final.archive_bytes!).toBeGreaterThan(16 * 1024 * 1024);
+      const target = await freshDatabase();
+      const report = await restoreBackup(
+        new BackupBucket(s3.settings('cut/')),
+        backup.backup_id,
+        target.pool,
+      );
+      expect(report.tables.find((x) => x.name === 'step')!.rows).toBe(2500);
+    } finally {
+      await cutService.close();
+      cutBucket.destroy();
+      await proxy.close();
+      await big.drop();
+    }
+  }, 60_000);
 });
 
 describe('the schedule', () => {
