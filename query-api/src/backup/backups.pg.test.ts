@@ -362,6 +362,26 @@ describe('a failed upload', () => {
   });
 });
 
+describe('GET /v1/admin/backups', () => {
+  it('pages newest first with a cursor, and refuses a cursor that is not one', async () => {
+    const all = Backups.parse((await api('GET', '/v1/admin/backups')).body).data;
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = Backups.parse(
+        (await api('GET', `/v1/admin/backups?limit=1${cursor ? `&cursor=${cursor}` : ''}`)).body,
+      );
+      expect(page.data.length).toBe(1);
+      seen.push(page.data[0]!.backup_id);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.map((b) => b.backup_id));
+    const bad = await api('GET', '/v1/admin/backups?cursor=nope');
+    expect([bad.status, errorOf(bad.body).details]).toEqual([400, { cursor: expect.any(String) }]);
+  });
+});
+
 describe('an upload cut off in the middle of a multipart upload', () => {
   it('fails that attempt without hanging (the snapshot stops, its connection closes), and the retry uploads a whole archive', async () => {
     const big = await createTestDatabase();
