@@ -139,8 +139,14 @@ export class BackupService {
       return release(lock);
     });
     this.inFlight.add(done);
-    // The caller may not wait for it (POST answers 202 at once); failures are logged in run().
-    done.catch(() => undefined);
+    // The caller may not wait for it (POST answers 202 at once). Failed attempts are logged in run(); this
+    // is run() itself failing: its bookkeeping could not be written (the database went away, say).
+    done.catch((err: unknown) =>
+      this.options.logger.error(
+        { backupId: backup.backup_id, err },
+        'backup stopped: its record could not be updated',
+      ),
+    );
     return done;
   }
 
