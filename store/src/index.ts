@@ -33,6 +33,7 @@ export {
   streamRuns,
 } from './export-queries.ts';
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord, ToolCallFacts } from './ingest-types.ts';
+export { noRunHints } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
 export { invocationStats } from './invocation-stats.ts';
