@@ -20,6 +20,9 @@ export type DeliveryStats = ReturnType<SpoolingExporter['stats']> | null;
 /** The first replay retry waits this long; later ones double it up to the configured maximum. */
 const INITIAL_BACKOFF_MS = 250;
 
+/** Spans waiting for delivery (a POST or a spool write) beyond the batch queue, per span it may hold. */
+const DELIVERY_QUEUE_FACTOR = 4;
+
 /**
  * The agentrace delivery pipeline as one SpanProcessor, for a TracerProvider you set up yourself: a
  * BatchSpanProcessor with a short delay over an OTLP http/protobuf exporter with the durable spool
@@ -44,7 +47,8 @@ export class AgentraceSpanProcessor implements SpanProcessor {
           initialBackoffMs: INITIAL_BACKOFF_MS,
           maxBackoffMs: config.spool!.maxBackoffMs,
         },
-        config.maxQueueSpans,
+        // Serialized requests are several times smaller than the queued spans they came from.
+        DELIVERY_QUEUE_FACTOR * config.maxQueueSpans,
       );
     // Without a spool: the official exporter, with its own in-memory retries.
     const exporter =
