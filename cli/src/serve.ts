@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createQueryApp } from '@agentrace/query-api';
+import { createQueryApp, StreamHub } from '@agentrace/query-api';
 import {
   closeGrpc,
   createIngestService,
@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 import { startRetentionJob } from './retention-job.ts';
+import { startStreamPruning } from './stream-pruning.ts';
 
 /** What `agentrace serve` runs: everything (the default), only the receivers, or only the query API. */
 export type ServeMode = 'all' | 'receiver' | 'api';
@@ -114,9 +115,10 @@ async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedacti
   };
 }
 
-/** The query API, and the retention passes (maintenance belongs with the API, not with every receiver). */
+/** The query API with its live stream, and the retention passes and stream pruning (maintenance belongs with the API, not with every receiver). */
 async function startApi(s: Shared) {
   const { config, logger, pool } = s;
+  const hub = new StreamHub(pool, {}, logger);
   const app = createQueryApp({
     pool,
     logger,
@@ -126,6 +128,12 @@ async function startApi(s: Shared) {
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
     timelineCacheBytes: config.timelineCacheMb * 1024 * 1024,
     governance: { approvalTtlSeconds: config.approvalTtlS, tokenTtlSeconds: config.decisionTokenTtlS },
+    stream: {
+      hub,
+      heartbeatMs: config.streamHeartbeatS * 1000,
+      maxBufferBytes: config.streamClientBufferKb * 1024,
+    },
+    registry: s.registry,
   });
   const http = await listen(app, config.apiPort, config.host);
   const retention = startRetentionJob({
@@ -134,11 +142,14 @@ async function startApi(s: Shared) {
     auditRetentionDays: config.auditRetentionDays,
     logger,
   });
+  const pruning = startStreamPruning({ pool, retentionS: config.streamRetentionS, logger });
   return {
     app,
     port: portOf(http),
     async close() {
-      await Promise.all([closeServer(http), retention.stop()]);
+      // The hub first: it ends the open streams, which the server would otherwise wait for.
+      await hub.close();
+      await Promise.all([closeServer(http), retention.stop(), pruning.stop()]);
     },
   };
 }

@@ -61,6 +61,8 @@ export {
   InvocationListQuery,
   RunListQuery,
   StepListQuery,
+  StreamEventType,
+  StreamQuery,
   TraceIdHex,
   UuidParam,
 } from './query.ts';

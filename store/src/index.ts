@@ -88,3 +88,24 @@ export {
   type SigningKey,
   signingPublicKeys,
 } from './governance.ts';
+export {
+  compareCursors,
+  cursorText,
+  type NewStreamEvent,
+  parseStreamCursor,
+  recordStreamEvents,
+  STREAM_CHANNEL,
+  type StreamCursor,
+  type StreamEvent,
+} from './stream-events.ts';
+export {
+  isBeforeStreamHorizon,
+  loadStreamObjects,
+  objectKey,
+  pruneStreamEvents,
+  readEventRange,
+  readSettledEvents,
+  type StreamFilter,
+  type StreamObject,
+  streamStart,
+} from './stream-queries.ts';
