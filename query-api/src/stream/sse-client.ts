@@ -11,12 +11,16 @@ export interface SseClientOptions {
 }
 
 /** After the final event, how long a client that does not read it keeps its connection. */
-const CLOSE_GRACE_MS = 5000;
+const CLOSE_GRACE_MS = 30_000;
+/** How long a client may stay above its buffer limit (a burst) before it counts as slow. */
+const SLOW_GRACE_MS = 1000;
+/** Above this many times the limit, a client is cut off at once: the bound on memory per client. */
+const HARD_LIMIT_FACTOR = 4;
 
 /**
  * One Server-Sent Events response. Writes never wait: a client that leaves more than `maxBufferBytes`
- * unread is sent a final `error` event (`slow_consumer`) and closed, so it costs the others and ingest
- * nothing but its own bounded buffer.
+ * unread for a second (or four times that at any moment) is sent a final `error` event (`slow_consumer`)
+ * and closed, so it costs the others and ingest nothing but its own bounded buffer.
  */
 export class SseClient implements StreamSubscriber {
   readonly filter: StreamFilter;
@@ -25,6 +29,7 @@ export class SseClient implements StreamSubscriber {
   readonly #metrics: StreamMetrics | null;
   readonly #heartbeat: NodeJS.Timeout;
   #open = true;
+  #overLimit: NodeJS.Timeout | null = null;
 
   constructor(res: Response, filter: StreamFilter, options: SseClientOptions, metrics: StreamMetrics | null) {
     this.filter = filter;
@@ -45,10 +50,6 @@ export class SseClient implements StreamSubscriber {
     res.once('close', () => this.#closed());
   }
 
-  get open(): boolean {
-    return this.#open;
-  }
-
   send(frame: string): boolean {
     if (!this.#write(frame)) return false;
     this.#metrics?.eventsSent.inc();
@@ -62,16 +63,36 @@ export class SseClient implements StreamSubscriber {
   #write(text: string): boolean {
     if (!this.#open) return false;
     this.#res.write(text);
-    if (this.#res.writableLength > this.#options.maxBufferBytes) {
-      this.#metrics?.cutOff.inc({ reason: 'slow_consumer' });
-      this.#finish(
-        'slow_consumer',
-        `the client read too slowly (more than ${this.#options.maxBufferBytes} bytes unread); reconnect with Last-Event-ID`,
-        true,
-      );
+    const unread = this.#res.writableLength;
+    const limit = this.#options.maxBufferBytes;
+    if (unread > limit * HARD_LIMIT_FACTOR) {
+      this.#slowConsumer();
       return false;
     }
+    // A burst may pass the limit for a moment; a client that does not read it within the grace is slow.
+    if (unread > limit && !this.#overLimit) {
+      const clear = () => {
+        clearTimeout(this.#overLimit ?? undefined);
+        this.#overLimit = null;
+      };
+      this.#overLimit = setTimeout(() => {
+        this.#res.off('drain', clear);
+        this.#overLimit = null;
+        if (this.#res.writableLength > limit) this.#slowConsumer();
+      }, SLOW_GRACE_MS);
+      this.#res.once('drain', clear);
+    }
     return true;
+  }
+
+  #slowConsumer() {
+    if (!this.#open) return;
+    this.#metrics?.cutOff.inc({ reason: 'slow_consumer' });
+    this.#finish(
+      'slow_consumer',
+      `the client read too slowly (more than ${this.#options.maxBufferBytes} bytes unread); reconnect with Last-Event-ID`,
+      true,
+    );
   }
 
   /** Sends the final error event and closes; a client that never reads it is dropped after a grace period. */
@@ -89,6 +110,7 @@ export class SseClient implements StreamSubscriber {
     if (!this.#open) return;
     this.#open = false;
     clearInterval(this.#heartbeat);
+    clearTimeout(this.#overLimit ?? undefined);
     this.#metrics?.subscribers.dec();
   }
 }
