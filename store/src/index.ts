@@ -100,12 +100,11 @@ export {
 } from './stream-events.ts';
 export {
   isBeforeStreamHorizon,
-  loadStreamObjects,
   objectKey,
   pruneStreamEvents,
   readEventRange,
   readSettledEvents,
+  renderStreamObjects,
   type StreamFilter,
-  type StreamObject,
   streamStart,
 } from './stream-queries.ts';

@@ -1,15 +1,15 @@
-import type { Approval, Run, Step, StreamEventType } from '@agentrace/schemas';
+import type { StreamEventType } from '@agentrace/schemas';
 import type { Pool } from 'pg';
-import type { Queryable } from './connection.ts';
+import { type Queryable, RAW_JSONB } from './connection.ts';
 import { APPROVAL_COLUMNS, type ApprovalRow, toApproval } from './governance.ts';
 import {
+  type RawJsonStepRow,
   RUN_COLUMNS,
   type RunRow,
   STEP_COLUMNS,
   STEP_PARENT_JOIN,
-  type StepRow,
   toRun,
-  toStep,
+  toStepFields,
 } from './row-mappers.ts';
 import { compareCursors, type StreamCursor, type StreamEvent } from './stream-events.ts';
 
@@ -117,21 +117,19 @@ export async function readEventRange(
   return rows.map(toEvent);
 }
 
-/** The object an event announces, as the query API returns it (null when it is gone: retention). */
-export type StreamObject = Step | Run | Approval;
-
 const key = (tenantId: string, id: string) => `${tenantId}/${id}`;
 
 /**
- * Loads the objects `events` announce, in three queries at most, by `${tenant_id}/${object_id}`: steps
- * as `GET /v1/runs/{id}/steps` lists them, runs and approvals as their `GET` returns them.
+ * The JSON of the objects `events` announce, in three queries at most, by `${tenant_id}/${object_id}`:
+ * steps as `GET /v1/runs/{id}/steps` lists them, runs and approvals as their `GET` returns them (absent
+ * when gone: retention). Step payloads pass through as the text PostgreSQL sent, unparsed.
  */
-export async function loadStreamObjects(
+export async function renderStreamObjects(
   db: Queryable,
   events: readonly StreamEvent[],
-): Promise<Map<string, StreamObject>> {
-  const objects = new Map<string, StreamObject>();
-  const ofType = (type: StreamEventType) => {
+): Promise<Map<string, string>> {
+  const json = new Map<string, string>();
+  const idsOf = (type: StreamEventType) => {
     const wanted = new Map(
       events.filter((e) => e.type === type).map((e) => [key(e.tenantId, e.objectId), e]),
     );
@@ -139,17 +137,18 @@ export async function loadStreamObjects(
   };
   const byIds = '(SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id))';
   const [stepIds, runIds, approvalIds] = [
-    ofType('step.created'),
-    ofType('run.updated'),
-    ofType('approval.updated'),
+    idsOf('step.created'),
+    idsOf('run.updated'),
+    idsOf('approval.updated'),
   ];
   const [steps, runs, approvals] = await Promise.all([
     stepIds[0]!.length === 0
       ? null
-      : db.query<StepRow & { tenant_id: string }>(
-          `SELECT s.tenant_id, ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE (s.tenant_id, s.id) IN ${byIds}`,
-          stepIds,
-        ),
+      : db.query<RawJsonStepRow & { tenant_id: string }>({
+          text: `SELECT s.tenant_id, ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE (s.tenant_id, s.id) IN ${byIds}`,
+          values: stepIds,
+          types: RAW_JSONB,
+        }),
     runIds[0]!.length === 0
       ? null
       : db.query<RunRow & { tenant_id: string }>(
@@ -163,13 +162,21 @@ export async function loadStreamObjects(
           approvalIds,
         ),
   ]);
-  for (const row of steps?.rows ?? []) objects.set(key(row.tenant_id, row.id), toStep(row));
-  for (const row of runs?.rows ?? []) objects.set(key(row.tenant_id, row.id), toRun(row));
-  for (const row of approvals?.rows ?? []) objects.set(key(row.tenant_id, row.id), toApproval(row));
-  return objects;
+  for (const row of steps?.rows ?? []) {
+    // toStep's field order: the step's fields, then its two documents.
+    const fields = JSON.stringify(toStepFields(row));
+    json.set(
+      key(row.tenant_id, row.id),
+      `${fields.slice(0, -1)},"payload":${row.payload},"redaction_meta":${row.redaction_meta}}`,
+    );
+  }
+  for (const row of runs?.rows ?? []) json.set(key(row.tenant_id, row.id), JSON.stringify(toRun(row)));
+  for (const row of approvals?.rows ?? [])
+    json.set(key(row.tenant_id, row.id), JSON.stringify(toApproval(row)));
+  return json;
 }
 
-/** The key of an event's object in `loadStreamObjects`' answer. */
+/** The key of an event's object in `renderStreamObjects`' answer. */
 export const objectKey = (e: StreamEvent): string => key(e.tenantId, e.objectId);
 
 /** Whether a resume from `cursor` would miss events that pruning deleted. */

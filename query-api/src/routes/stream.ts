@@ -23,7 +23,9 @@ export function streamRouter(
   router.get('/v1/stream', async (req, res) => {
     const query = parseQuery(StreamQuery, req.query);
     const { tenantId } = principalOf(res);
-    const from = await resumeCursor(pool, req.get('last-event-id') ?? query.last_event_id);
+    // Before the answer starts: a client that saw the headers misses nothing committed after.
+    const from =
+      (await resumeCursor(pool, req.get('last-event-id') ?? query.last_event_id)) ?? (await hub.now());
     const filter = {
       tenantId,
       projectId: query.project_id ?? null,

@@ -1,12 +1,12 @@
 import {
   compareCursors,
   cursorText,
-  loadStreamObjects,
   objectKey,
   type Pool,
   type PoolClient,
   readEventRange,
   readSettledEvents,
+  renderStreamObjects,
   STREAM_CHANNEL,
   type StreamCursor,
   type StreamEvent,
@@ -44,7 +44,7 @@ type Attach = 'attached' | 'stopped' | StreamCursor;
 /** A subscriber waiting for the read in flight to end before it attaches. */
 interface Joiner {
   subscriber: StreamSubscriber;
-  from: StreamCursor | null;
+  from: StreamCursor;
   resolve: (outcome: Attach) => void;
 }
 
@@ -96,10 +96,18 @@ export class StreamHub {
   }
 
   /**
-   * Delivers every event after `from` (none: from now on) that passes the subscriber's filter, then keeps
-   * it attached until `unsubscribe`. Resolves once it is attached.
+   * Where "from now on" starts: every event committed later comes after it. Take it before telling the
+   * client that it is subscribed, so that nothing it causes afterwards is missed.
    */
-  async subscribe(subscriber: StreamSubscriber, from: StreamCursor | null): Promise<void> {
+  now(): Promise<StreamCursor> {
+    return streamStart(this.#pool);
+  }
+
+  /**
+   * Delivers every event after `from` (a cursor, or `now()`) that passes the subscriber's filter, then
+   * keeps it attached until `unsubscribe`. Resolves once it is attached.
+   */
+  async subscribe(subscriber: StreamSubscriber, from: StreamCursor): Promise<void> {
     if (this.#closed) throw new Error('the stream hub is closed');
     await this.#start();
     let cursor = from;
@@ -113,18 +121,18 @@ export class StreamHub {
         subscriber.end('unavailable', 'the live stream stopped; reconnect with Last-Event-ID');
         return;
       }
-      const next = await this.#backfill(subscriber, cursor!, outcome);
+      const next = await this.#backfill(subscriber, cursor, outcome);
       if (next === null) return;
       cursor = next;
     }
   }
 
   /** Attaches the subscriber if it is caught up with the reader; else the position to back-fill it to. */
-  #attach(subscriber: StreamSubscriber, from: StreamCursor | null): Attach {
+  #attach(subscriber: StreamSubscriber, from: StreamCursor): Attach {
     const position = this.#position;
     if (!position) return 'stopped';
-    if (from !== null && compareCursors(from, position) < 0) return position;
-    this.#attached.add({ subscriber, cursor: from ?? position });
+    if (compareCursors(from, position) < 0) return position;
+    this.#attached.add({ subscriber, cursor: from });
     return 'attached';
   }
 
@@ -152,11 +160,11 @@ export class StreamHub {
     for (;;) {
       const { events, objects } = await withTenant(this.#pool, tenantId, async (db) => {
         const page = await readEventRange(db, subscriber.filter, cursor, through, this.#pageSize);
-        return { events: page, objects: await loadStreamObjects(db, page) };
+        return { events: page, objects: await renderStreamObjects(db, page) };
       });
       for (const e of events) {
-        const object = objects.get(objectKey(e));
-        if (object && !subscriber.send(frameOf(e, JSON.stringify(object)))) return null;
+        const json = objects.get(objectKey(e));
+        if (json !== undefined && !subscriber.send(frameOf(e, json))) return null;
         cursor = e.cursor;
       }
       if (events.length < this.#pageSize) return through;
@@ -241,7 +249,8 @@ export class StreamHub {
         if (!position) break;
         const { events, withheld } = await readSettledEvents(this.#pool, position, this.#pageSize);
         const wanted = events.filter((e) => [...this.#attached].some((a) => matches(a.subscriber.filter, e)));
-        const objects = wanted.length > 0 ? await loadStreamObjects(this.#pool, wanted) : new Map();
+        const objects =
+          wanted.length > 0 ? await renderStreamObjects(this.#pool, wanted) : new Map<string, string>();
         if (this.#position !== position) break; // stopped (and maybe restarted) meanwhile
         this.#deliver(events, objects);
         if (events.length === this.#pageSize) this.#readAgain = true;
@@ -260,16 +269,16 @@ export class StreamHub {
     if (retryMs > 0 && !this.#closed) setTimeout(this.#wake, retryMs).unref();
   }
 
-  #deliver(events: StreamEvent[], objects: Map<string, unknown>) {
+  #deliver(events: StreamEvent[], objects: Map<string, string>) {
     for (const e of events) {
       let frame: string | null = null;
       for (const a of this.#attached) {
         if (!matches(a.subscriber.filter, e) || compareCursors(e.cursor, a.cursor) <= 0) continue;
         a.cursor = e.cursor;
-        const object = objects.get(objectKey(e));
+        const json = objects.get(objectKey(e));
         // Gone since (retention): nothing to show, the position moves on.
-        if (object === undefined) continue;
-        frame ??= frameOf(e, JSON.stringify(object));
+        if (json === undefined) continue;
+        frame ??= frameOf(e, json);
         if (!a.subscriber.send(frame)) this.#attached.delete(a);
       }
     }
