@@ -9,7 +9,8 @@
  * clock): so it includes the commit itself and is an upper bound of commit-to-delivery.
  *
  * Environment: BENCH_RATES (1000,10000 spans/s), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3),
- * BENCH_SPANS_PER_BATCH (100), BENCH_MAX_IN_FLIGHT (8 requests).
+ * BENCH_SPANS_PER_BATCH (100), BENCH_MAX_IN_FLIGHT (8 requests), BENCH_SPLIT (1: `serve receiver` and
+ * `serve api` as two processes on the one database, so ingest work never delays the stream's event loop).
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +35,7 @@ const Env = z.object({
   BENCH_WARMUP_SECONDS: z.coerce.number().min(0).default(3),
   BENCH_SPANS_PER_BATCH: z.coerce.number().int().min(1).default(100),
   BENCH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(8),
+  BENCH_SPLIT: z.enum(['0', '1']).default('0'),
 });
 const env = Env.parse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== '')));
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -142,27 +144,32 @@ async function main(): Promise<void> {
   const adminKey = newKey();
   const ingestKey = newKey();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'agentrace-bench-stream-'));
+  const serverEnv = {
+    AGENTRACE_OTLP_HTTP_PORT: '0',
+    AGENTRACE_OTLP_GRPC_PORT: '0',
+    AGENTRACE_API_PORT: '0',
+    AGENTRACE_HOST: '127.0.0.1',
+    AGENTRACE_ADMIN_KEY: adminKey,
+    AGENTRACE_INGEST_KEY: ingestKey,
+    AGENTRACE_LOG_LEVEL: 'warn',
+    // The bench's subscriber reads everything, but shares 2 cores with the server: bursts stay buffered.
+    AGENTRACE_STREAM_CLIENT_BUFFER_KB: String(64 * 1024),
+    AGENTRACE_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+  };
+  const split = env.BENCH_SPLIT === '1';
   const server = await startServerProcess({
     repoRoot: REPO_ROOT,
-    env: {
-      AGENTRACE_OTLP_HTTP_PORT: '0',
-      AGENTRACE_OTLP_GRPC_PORT: '0',
-      AGENTRACE_API_PORT: '0',
-      AGENTRACE_HOST: '127.0.0.1',
-      AGENTRACE_ADMIN_KEY: adminKey,
-      AGENTRACE_INGEST_KEY: ingestKey,
-      AGENTRACE_LOG_LEVEL: 'warn',
-      // The bench's subscriber reads everything, but shares 2 cores with the server: bursts stay buffered.
-      AGENTRACE_STREAM_CLIENT_BUFFER_KB: String(64 * 1024),
-      AGENTRACE_DATA_DIR: dataDir,
-      DATABASE_URL: '',
-    },
+    env: serverEnv,
+    mode: split ? 'receiver' : undefined,
   });
+  // The API joins the receiver's embedded PostgreSQL (same data dir).
+  const api = split ? await startServerProcess({ repoRoot: REPO_ROOT, env: serverEnv, mode: 'api' }) : server;
   const joined = await startEmbeddedPostgres({ dataDir });
   const pool = createPool(joined.url, 2);
   try {
     log(
-      `agentrace serve (pid ${server.pid}) on a fresh embedded PostgreSQL; subscriber: every event of the tenant`,
+      `${split ? `agentrace serve receiver (pid ${server.pid}) and serve api (pid ${api.pid})` : `agentrace serve (pid ${server.pid})`} on a fresh embedded PostgreSQL; subscriber: every event of the tenant`,
     );
     log(
       `batches of ${env.BENCH_SPANS_PER_BATCH} spans (OTLP protobuf, gzip), at most ${env.BENCH_MAX_IN_FLIGHT} in flight; warm-up ${env.BENCH_WARMUP_SECONDS} s, measured ${env.BENCH_SECONDS} s per rate`,
@@ -173,7 +180,7 @@ async function main(): Promise<void> {
         (rate * (env.BENCH_SECONDS + env.BENCH_WARMUP_SECONDS)) / env.BENCH_SPANS_PER_BATCH,
       );
       const batches = Array.from({ length: Math.min(needed, 3000) }, makeBatch);
-      const sub = await subscribe(server.apiUrl, adminKey);
+      const sub = await subscribe(api.apiUrl, adminKey);
       if (env.BENCH_WARMUP_SECONDS > 0)
         await pacedLoad(server.otlpUrl, ingestKey, rate, env.BENCH_WARMUP_SECONDS, batches);
       const from = sub.received.length;
@@ -214,6 +221,7 @@ async function main(): Promise<void> {
     log(JSON.stringify({ bench: 'stream', results }));
   } finally {
     await pool.end();
+    if (api !== server) await api.stop();
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
