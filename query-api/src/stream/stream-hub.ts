@@ -52,7 +52,7 @@ interface Joiner {
 const frameOf = (e: StreamEvent, json: string) =>
   `id: ${cursorText(e.cursor)}\nevent: ${e.type}\ndata: ${json}\n\n`;
 
-export const matches = (f: StreamFilter, e: StreamEvent): boolean =>
+const matches = (f: StreamFilter, e: StreamEvent): boolean =>
   f.tenantId === e.tenantId &&
   f.types.has(e.type) &&
   (f.runId === null || f.runId === e.runId) &&
@@ -88,11 +88,6 @@ export class StreamHub {
     this.#logger = logger;
     this.#pageSize = options.pageSize ?? 1000;
     this.#fallbackPollMs = options.fallbackPollMs ?? 1000;
-  }
-
-  /** Subscribers currently receiving live events. */
-  get subscribers(): number {
-    return this.#attached.size;
   }
 
   /**
@@ -248,7 +243,9 @@ export class StreamHub {
         const position = this.#position;
         if (!position) break;
         const { events, withheld } = await readSettledEvents(this.#pool, position, this.#pageSize);
-        const wanted = events.filter((e) => [...this.#attached].some((a) => matches(a.subscriber.filter, e)));
+        const filters = [...this.#attached].map((a) => a.subscriber.filter);
+        // Rendered only when somebody wants it: a filtered subscriber costs nothing for the rest of the log.
+        const wanted = events.filter((e) => filters.some((f) => matches(f, e)));
         const objects =
           wanted.length > 0 ? await renderStreamObjects(this.#pool, wanted) : new Map<string, string>();
         if (this.#position !== position) break; // stopped (and maybe restarted) meanwhile
