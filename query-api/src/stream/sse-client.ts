@@ -50,9 +50,9 @@ export class SseClient implements StreamSubscriber {
     res.once('close', () => this.#closed());
   }
 
-  send(frame: string): boolean {
-    if (!this.#write(frame)) return false;
-    this.#metrics?.eventsSent.inc();
+  send(frames: string, count: number): boolean {
+    if (!this.#write(frames)) return false;
+    this.#metrics?.eventsSent.inc(count);
     return true;
   }
 
