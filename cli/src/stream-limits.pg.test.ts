@@ -112,7 +112,14 @@ describe('two API processes on one database', () => {
         'last-event-id': fromA[0]!.id!,
       });
       expect(await resumed.waitFor(3)).toEqual(fromA.slice(1));
-      for (const r of [a, b, resumed]) r.close();
+      for (const r of [a, resumed]) r.close();
+      // A process that shuts down ends its streams with a final event; the clients resume elsewhere.
+      await hub.close();
+      await b.ended;
+      expect(b.events.at(-1)?.event).toBe('error');
+      expect(JSON.parse(b.events.at(-1)!.data)).toMatchObject({
+        error: { code: 'unavailable', retryable: true },
+      });
     } finally {
       await hub.close();
       await new Promise((resolve) => server.close(resolve));
