@@ -6,6 +6,8 @@ import { createScratchDatabase, type Pool, startEmbeddedPostgres } from '@agentr
 export interface BenchDatabase {
   pool: Pool;
   url: string;
+  /** The server's database that more databases can be created from. */
+  adminUrl: string;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function openBenchDatabase(poolSize = 8): Promise<BenchDatabase> {
   return {
     pool: db.pool,
     url: db.url,
+    adminUrl,
     async close() {
       await db.drop();
       await stopServer();

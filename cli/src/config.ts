@@ -163,6 +163,60 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(60).default(3600),
     help: 'seconds live stream events are kept, so that a client can resume (Last-Event-ID) after a disconnection that long',
   },
+  backupS3Bucket: {
+    env: 'AGENTRACE_BACKUP_S3_BUCKET',
+    flag: 'backup-s3-bucket',
+    schema: z.string().min(3).optional(),
+    help: 'the S3 bucket backups go to; unset, backups are off (POST /v1/admin/backups answers 409)',
+  },
+  backupS3Prefix: {
+    env: 'AGENTRACE_BACKUP_S3_PREFIX',
+    flag: 'backup-s3-prefix',
+    schema: z.string().default('agentrace/'),
+    help: 'prepended to the key of every archive in the bucket',
+  },
+  backupS3Endpoint: {
+    env: 'AGENTRACE_BACKUP_S3_ENDPOINT',
+    flag: 'backup-s3-endpoint',
+    schema: z.string().url().optional(),
+    help: 'the URL of an S3-compatible server (MinIO, Ceph, R2, ...); unset, AWS S3',
+  },
+  backupS3Region: {
+    env: 'AGENTRACE_BACKUP_S3_REGION',
+    flag: 'backup-s3-region',
+    schema: z.string().min(1).optional(),
+    help: "the bucket's region; unset, the AWS SDK's (AWS_REGION, the profile)",
+  },
+  backupS3AccessKeyId: {
+    env: 'AGENTRACE_BACKUP_S3_ACCESS_KEY_ID',
+    flag: 'backup-s3-access-key-id',
+    schema: z.string().min(1).optional(),
+    help: "access key id (with the secret below); unset, the AWS SDK's chain (AWS_ACCESS_KEY_ID, profile, role)",
+  },
+  backupS3SecretAccessKey: {
+    env: 'AGENTRACE_BACKUP_S3_SECRET_ACCESS_KEY',
+    flag: 'backup-s3-secret-access-key',
+    schema: z.string().min(1).optional(),
+    help: 'secret access key of the access key id above',
+  },
+  backupS3ForcePathStyle: {
+    env: 'AGENTRACE_BACKUP_S3_FORCE_PATH_STYLE',
+    flag: 'backup-s3-force-path-style',
+    schema: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    help: 'true: path-style URLs (http://host/bucket/key), as most S3-compatible servers want',
+  },
+  backupSchedule: {
+    env: 'AGENTRACE_BACKUP_SCHEDULE',
+    flag: 'backup-schedule',
+    schema: z
+      .string()
+      .regex(/^(off|hourly|daily|[1-9]\d*[smh])$/, 'must be off, hourly, daily or a number of s, m or h (30m)')
+      .default('off'),
+    help: 'how often `serve` backs up: off, hourly, daily or an interval (90m, 6h); a failed backup is tried again on the next cycle',
+  },
   logLevel: {
     env: 'AGENTRACE_LOG_LEVEL',
     flag: 'log-level',

@@ -8,9 +8,15 @@ export interface OpenDatabase {
 }
 
 /**
- * Connects to DATABASE_URL, or starts (or joins) the embedded PostgreSQL of the data dir, and migrates.
+ * Connects to DATABASE_URL, or starts (or joins) the embedded PostgreSQL of the data dir, and migrates
+ * (unless `migrate: false`: a restore migrates to its archive's schema itself).
  */
-export async function openDatabase(config: Config, logger: Logger, poolSize = 20): Promise<OpenDatabase> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  poolSize = 20,
+  options: { migrate?: boolean } = {},
+): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
@@ -19,8 +25,10 @@ export async function openDatabase(config: Config, logger: Logger, poolSize = 20
     logger.info({ dataDir: config.dataDir, joined: !embedded.owned }, 'embedded PostgreSQL ready');
   }
   const pool = createPool(url, poolSize);
-  const { applied } = await migrate(pool);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (options.migrate !== false) {
+    const { applied } = await migrate(pool);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
   return {
     pool,
     async close() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { AUDIT_FLAGS, AUDIT_USAGE, auditCommand } from './audit.ts';
+import { BACKUP_FLAGS, BACKUP_USAGE, backupCommand, backupsCommand, restoreCommand } from './backup.ts';
 import { parseConfig, settingsHelp } from './config.ts';
 import { COST_FLAGS, COST_USAGE, costCommand } from './cost.ts';
 import { EXPORT_FLAGS, EXPORT_USAGE, exportCommand } from './export.ts';
@@ -26,11 +27,16 @@ Commands:
   audit verify            check the audit log's hash chain of every tenant (or --tenant ID) [--json]
   cost                    model spend per agent, model, provider, project or day; cost recompute re-prices
   export                  runs as JSON lines, one trajectory (the run and its steps) per line, on stdout
+  backup                  back up the whole database to the S3 bucket now (AGENTRACE_BACKUP_S3_*) [--json]
+  backups list            the backups, newest first: status, sizes, row counts, errors [--json]
+  restore BACKUP          restore a backup (its id or S3 key) into an EMPTY database (--database-url) and
+                          verify every table's row count and checksum against its manifest [--json]
 
 ${KEYS_USAGE}
 ${COST_USAGE}
 ${EXPORT_USAGE}
 ${AUDIT_USAGE}
+${BACKUP_USAGE}
 
 Settings (flags win over environment variables):
 ${settingsHelp()}
@@ -45,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const { config, positionals, flags } = parseConfig(
     argv.filter((a) => a !== '--json'),
     process.env,
-    { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS, ...EXPORT_FLAGS },
+    { ...KEYS_FLAGS, ...AUDIT_FLAGS, ...COST_FLAGS, ...EXPORT_FLAGS, ...BACKUP_FLAGS },
   );
   const logger = createLogger(config.logLevel);
   const [command, ...args] = positionals;
@@ -84,6 +90,12 @@ async function main(argv: string[]): Promise<number> {
       return costCommand(config, logger, args, flags, json);
     case 'export':
       return exportCommand(config, logger, args, flags);
+    case 'backup':
+      return backupCommand(config, logger, args, flags, json);
+    case 'backups':
+      return backupsCommand(config, logger, args, flags, json);
+    case 'restore':
+      return restoreCommand(config, logger, args, flags, json);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createQueryApp, StreamHub } from '@agentrace/query-api';
+import { BackupBucket, BackupMetrics, BackupService, createQueryApp, StreamHub } from '@agentrace/query-api';
 import {
   closeGrpc,
   createIngestService,
@@ -19,6 +19,8 @@ import {
 } from '@agentrace/receiver';
 import { bootstrapDefaultTenant, DbHealth, type NewTenant, type Pool, writeSteps } from '@agentrace/store';
 import type { Logger } from 'pino';
+import { bucketSettingsOf } from './backup.ts';
+import { scheduleIntervalMs, startBackupSchedule } from './backup-schedule.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 import { startRetentionJob } from './retention-job.ts';
@@ -115,9 +117,39 @@ async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedacti
   };
 }
 
-/** The query API with its live stream, and the retention passes and stream pruning (maintenance belongs with the API, not with every receiver). */
+/**
+ * Backups when a bucket is configured: the service behind `POST /v1/admin/backups`, and the schedule.
+ * Null when none is.
+ */
+function startBackups(s: Shared) {
+  const settings = bucketSettingsOf(s.config);
+  if (!settings) return null;
+  const bucket = new BackupBucket(settings);
+  const service = new BackupService({
+    pool: s.pool,
+    bucket,
+    logger: s.logger,
+    metrics: new BackupMetrics(s.registry),
+  });
+  const intervalMs = scheduleIntervalMs(s.config.backupSchedule);
+  const schedule = intervalMs === null ? null : startBackupSchedule({ service, intervalMs, logger: s.logger });
+  return {
+    service,
+    async close() {
+      schedule?.stop();
+      await service.close();
+      bucket.destroy();
+    },
+  };
+}
+
+/**
+ * The query API with its live stream, the retention passes, the stream's pruning and the backups
+ * (maintenance belongs with the API, not with every receiver).
+ */
 async function startApi(s: Shared) {
   const { config, logger, pool } = s;
+  const backups = startBackups(s);
   const hub = new StreamHub(pool, {}, logger);
   const app = createQueryApp({
     pool,
@@ -134,6 +166,7 @@ async function startApi(s: Shared) {
       maxBufferBytes: config.streamClientBufferKb * 1024,
     },
     registry: s.registry,
+    backups: backups?.service,
   });
   const http = await listen(app, config.apiPort, config.host);
   const retention = startRetentionJob({
@@ -149,7 +182,7 @@ async function startApi(s: Shared) {
     async close() {
       // The hub first: it ends the open streams, which the server would otherwise wait for.
       await hub.close();
-      await Promise.all([closeServer(http), retention.stop(), pruning.stop()]);
+      await Promise.all([closeServer(http), retention.stop(), pruning.stop(), backups?.close()]);
     },
   };
 }

@@ -222,6 +222,24 @@ describe('the exporter against a receiver that answers errors', () => {
     }
   });
 
+  it('waits in forceFlush for a batch the processor timer already sent to a slow receiver', async () => {
+    const slow = await answeringServer(503, { 'retry-after': '0' }, 300);
+    try {
+      const agentrace = start({
+        ...FAST,
+        endpoint: slow.url,
+        apiKey: 'ingest-key-for-slow-test',
+        spoolDir: tempDir(),
+      });
+      await agentRun('in-flight');
+      await eventually(async () => expect(slow.requests()).toBe(1)); // the timer's export, still unanswered
+      await agentrace.forceFlush();
+      expect(agentrace.stats()).toMatchObject({ pendingSpans: SPANS_PER_RUN, droppedSpans: 0 });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('drops what the receiver refuses for good (a bad key) instead of spooling it, and says so', async () => {
     const receiver = await startTestServer();
     const diagnostics = captureDiag();

@@ -37,10 +37,15 @@ export class AgentraceSpanProcessor implements SpanProcessor {
     const spool = openSpool(config);
     this.spooling =
       spool &&
-      new SpoolingExporter(target, spool, {
-        initialBackoffMs: INITIAL_BACKOFF_MS,
-        maxBackoffMs: config.spool!.maxBackoffMs,
-      });
+      new SpoolingExporter(
+        target,
+        spool,
+        {
+          initialBackoffMs: INITIAL_BACKOFF_MS,
+          maxBackoffMs: config.spool!.maxBackoffMs,
+        },
+        config.maxQueueSpans,
+      );
     // Without a spool: the official exporter, with its own in-memory retries.
     const exporter =
       this.spooling ??
@@ -68,6 +73,7 @@ export class AgentraceSpanProcessor implements SpanProcessor {
    */
   async forceFlush(): Promise<void> {
     await this.batch.forceFlush().catch(reportUndelivered);
+    await this.spooling?.settled();
     await this.spooling?.replay();
   }
 
@@ -77,6 +83,7 @@ export class AgentraceSpanProcessor implements SpanProcessor {
    */
   async shutdown(): Promise<void> {
     await this.batch.forceFlush().catch(reportUndelivered);
+    await this.spooling?.settled();
     await this.spooling?.replay(Date.now() + this.config.exportTimeoutMs);
     await this.batch.shutdown().catch(reportUndelivered);
   }

@@ -16,6 +16,11 @@ import type { Spool, SpoolStats } from './spool.ts';
  * behind it, so the receiver gets them in order; once the replayer has emptied it, batches go live again.
  * A batch the receiver refuses for good (400, 401, 413) is dropped with a diag error, as OTLP says.
  *
+ * A batch on its way to the spool is reported exported before the disk write ends, as long as fewer than
+ * `maxWritingSpans` spans are being written: the batch processor exports one batch at a time and drops
+ * what overflows its queue meanwhile, so a slow disk under a busy agent would otherwise cost spans
+ * (seen: 232 of 1,000 with a 256-span queue on a loaded machine). Beyond the bound it waits for the write.
+ *
  * Why not wrap the official OTLPTraceExporter: it retries inside export() for up to its timeout (5 attempts
  * with backoff) while the batch processor waits, so during an outage the processor's queue overflows and
  * spans are dropped before they could reach the spool (measured: 2,662 of 5,000 spans lost in 2.4 s with
@@ -24,11 +29,15 @@ import type { Spool, SpoolStats } from './spool.ts';
 export class SpoolingExporter implements SpanExporter {
   private spooling: boolean;
   private readonly replayer: Replayer;
+  /** Deliveries not yet finished: posted, spooled or dropped. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private writingSpans = 0;
 
   constructor(
     private readonly target: OtlpTarget,
     private readonly spool: Spool,
     replay: Omit<ReplayerOptions, 'onDrained' | 'post'>,
+    private readonly maxWritingSpans: number,
   ) {
     this.replayer = new Replayer(spool, {
       ...replay,
@@ -43,26 +52,18 @@ export class SpoolingExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    const payload = ProtobufTraceSerializer.serializeRequest(spans);
-    if (!payload) {
-      done({
-        code: ExportResultCode.FAILED,
-        error: new Error('agentrace: the spans could not be serialized'),
-      });
-      return;
-    }
-    if (this.spooling) {
-      this.toSpool(payload, spans.length, done);
-      return;
-    }
-    postOtlp(this.target, payload).then((outcome) => {
-      if (outcome.kind === 'accepted') done({ code: ExportResultCode.SUCCESS });
-      else if (outcome.kind === 'retry') this.toSpool(payload, spans.length, done);
-      else {
-        diag.error(`agentrace: the receiver refused ${spans.length} spans, dropped: ${outcome.reason}`);
-        done({ code: ExportResultCode.FAILED, error: new Error(outcome.reason) });
-      }
-    });
+    const delivery = this.deliver(spans, done);
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+  }
+
+  /**
+   * Resolves once every batch already handed to export() is delivered, spooled or dropped. The SDK's
+   * BatchSpanProcessor.forceFlush does not wait for a batch its own timer started, and a spooled batch
+   * may be reported before its write ends, so a flush waits here too.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.inFlight]);
   }
 
   /** Replays the spool now, until it is empty, the receiver fails or `deadline` (epoch ms) passes. */
@@ -71,6 +72,7 @@ export class SpoolingExporter implements SpanExporter {
   }
 
   async shutdown(): Promise<void> {
+    await this.settled();
     this.replayer.stop();
     await this.spool.close();
   }
@@ -79,17 +81,48 @@ export class SpoolingExporter implements SpanExporter {
     return { ...this.spool.stats(), spoolDir: this.spool.dir, rejectedSpans: this.replayer.rejected };
   }
 
-  private toSpool(payload: Uint8Array, spans: number, done: (result: ExportResult) => void): void {
-    this.spooling = true;
-    this.spool.append(payload, spans).then(
-      () => {
-        this.replayer.wake();
+  private async deliver(spans: ReadableSpan[], done: (result: ExportResult) => void): Promise<void> {
+    const payload = ProtobufTraceSerializer.serializeRequest(spans);
+    if (!payload) {
+      done({
+        code: ExportResultCode.FAILED,
+        error: new Error('agentrace: the spans could not be serialized'),
+      });
+      return;
+    }
+    if (!this.spooling) {
+      const outcome = await postOtlp(this.target, payload);
+      if (outcome.kind === 'accepted') {
         done({ code: ExportResultCode.SUCCESS });
-      },
-      (error: Error) => {
-        diag.error(`agentrace: could not spool ${spans} spans, dropped`, error);
-        done({ code: ExportResultCode.FAILED, error });
-      },
-    );
+        return;
+      }
+      if (outcome.kind === 'rejected') {
+        diag.error(`agentrace: the receiver refused ${spans.length} spans, dropped: ${outcome.reason}`);
+        done({ code: ExportResultCode.FAILED, error: new Error(outcome.reason) });
+        return;
+      }
+    }
+    await this.toSpool(payload, spans.length, done);
+  }
+
+  private async toSpool(
+    payload: Uint8Array,
+    spans: number,
+    done: (result: ExportResult) => void,
+  ): Promise<void> {
+    this.spooling = true;
+    this.writingSpans += spans;
+    const answeredEarly = this.writingSpans <= this.maxWritingSpans;
+    if (answeredEarly) done({ code: ExportResultCode.SUCCESS });
+    try {
+      await this.spool.append(payload, spans);
+      this.replayer.wake();
+      if (!answeredEarly) done({ code: ExportResultCode.SUCCESS });
+    } catch (error) {
+      diag.error(`agentrace: could not spool ${spans} spans, dropped`, error);
+      if (!answeredEarly) done({ code: ExportResultCode.FAILED, error: error as Error });
+    } finally {
+      this.writingSpans -= spans;
+    }
   }
 }

@@ -4,9 +4,11 @@ import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { accessControl } from './access-control.ts';
+import type { BackupService } from './backup/backup-service.ts';
 import { rateLimit } from './rate-limit.ts';
 import { adminRouter } from './routes/admin.ts';
 import { auditRouter } from './routes/audit.ts';
+import { backupsRouter } from './routes/backups.ts';
 import { costRouter } from './routes/cost.ts';
 import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
@@ -43,6 +45,8 @@ export interface QueryAppDeps {
   stream?: Partial<SseClientOptions> & { hub?: StreamHub };
   /** The process's one metrics registry; the app's metrics (live stream) register in it when given. */
   registry?: Registry;
+  /** Takes backups (`POST /v1/admin/backups`); without it, backups are not configured (409). */
+  backups?: BackupService;
 }
 
 /**
@@ -77,6 +81,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(exportRouter(deps.pool));
   app.use(adminRouter(deps.pool));
   app.use(auditRouter(deps.pool));
+  app.use(backupsRouter(deps.pool, deps.backups ?? null));
   app.use(governanceRouter(deps.pool, deps.governance));
   app.use(
     streamRouter(

@@ -8,6 +8,14 @@ export {
   permits,
 } from './access.ts';
 export { AgentEvent } from './agent-events.ts';
+export {
+  Backup,
+  BackupListQuery,
+  BackupManifest,
+  BackupStatus,
+  BackupTrigger,
+  ManifestTable,
+} from './backup.ts';
 export { AGENTRACE, GEN_AI, OTEL } from './attributes.ts';
 export { canonicalJson, sha256Tagged } from './canonical-json.ts';
 export {

@@ -25,7 +25,7 @@ export function createPool(url: string, max = 10): pg.Pool {
   return pool;
 }
 
-export type { Pool, PoolClient } from 'pg';
+export type { Client, Pool, PoolClient } from 'pg';
 
 /** What a query function needs: a pool, or a client inside a transaction (`withTenant`, `inTransaction`). */
 export type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -38,3 +38,19 @@ export const RAW_JSONB: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.JSONB ? (text: string) => text : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
+
+/**
+ * A connection of its own to the pool's database, outside the pool: long work on it (a backup's snapshot)
+ * takes no connection from ingest or queries. The caller ends it.
+ */
+export async function connectOutsidePool(pool: pg.Pool): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: pool.options.connectionString,
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: 10_000,
+  });
+  // As in the pool: a lost connection fails the query in flight, which is what the caller handles.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}

@@ -1,6 +1,6 @@
 import { canonicalJson, sha256Tagged } from '@agentrace/schemas';
 import type { Pool } from 'pg';
-import type { StepOutcome, StepRecord } from './ingest-types.ts';
+import { noRunHints, type StepOutcome, type StepRecord } from './ingest-types.ts';
 import { writeSteps } from './ingest-writer.ts';
 
 /** A decision (`policy`) or an approval's outcome (`approval`), as a step of the run it gates. */
@@ -62,16 +62,7 @@ export async function writeGovernanceStep(pool: Pool, step: GovernanceStep): Pro
     resourceJson: null,
     scopeJson: null,
     invocation: null,
-    run: {
-      isRoot: false,
-      name: null,
-      explicitStatus: null,
-      sessionId: null,
-      userId: null,
-      agentName: null,
-      parentRunId: null,
-      tags: {},
-    },
+    run: noRunHints(),
   };
   const [outcome] = await writeSteps(pool, [record]);
   return outcome!;

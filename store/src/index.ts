@@ -1,5 +1,28 @@
 export { type CostRange, costReport } from './cost-report.ts';
-export { createPool, type Pool, type PoolClient, type Queryable } from './connection.ts';
+export {
+  type BackupOutcome,
+  createBackupRecord,
+  decodeBackupCursor,
+  getBackup,
+  listBackups,
+  operatorTenantId,
+  recordBackupError,
+  recordBackupSuccess,
+  runningBackup,
+  scheduledBackupDue,
+  startBackupAttempt,
+  tryLockBackups,
+  unlockBackups,
+} from './backup-records.ts';
+export {
+  type Client,
+  connectOutsidePool,
+  createPool,
+  type Pool,
+  type PoolClient,
+  type Queryable,
+} from './connection.ts';
+export { CopyDigest, type CopyDigestResult } from './copy-digest.ts';
 export { DbHealth, type DbHealthOptions, isDatabaseUnavailable } from './db-health.ts';
 export { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from './embedded.ts';
 export {
@@ -10,10 +33,14 @@ export {
   streamRuns,
 } from './export-queries.ts';
 export type { InvocationRecord, RunHints, StepOutcome, StepRecord, ToolCallFacts } from './ingest-types.ts';
+export { noRunHints } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
 export { invocationStats } from './invocation-stats.ts';
-export { migrate } from './migrate.ts';
+export { knownMigrations, migrate } from './migrate.ts';
+export { assertEmptyDatabase, RestoreLoad, RestoreRefused } from './restore-target.ts';
+export { type DataTable, schemaVersion } from './schema-catalog.ts';
+export { type SnapshotInfo, takeSnapshot } from './snapshot.ts';
 export { type CallKey, type CallToPrice, callsToReprice, storeEstimatedCosts } from './repricing.ts';
 export {
   type DeclareOutcome,

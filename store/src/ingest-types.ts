@@ -13,6 +13,23 @@ export interface RunHints {
   tags: Record<string, string>;
 }
 
+/**
+ * The hints of a step that says nothing about its run but that it exists (not its root).
+ * @example const run: RunHints = { ...noRunHints(), agentName: 'planner' };
+ */
+export function noRunHints(): RunHints {
+  return {
+    isRoot: false,
+    name: null,
+    explicitStatus: null,
+    sessionId: null,
+    userId: null,
+    agentName: null,
+    parentRunId: null,
+    tags: {},
+  };
+}
+
 export interface InvocationRecord {
   kind: InvocationKind;
   target: string;

@@ -10,12 +10,27 @@ export interface MigrationResult {
   applied: string[];
 }
 
+/** The numbered `migrations/NNN_name.sql` files this code has, in order. */
+async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+}
+
+/** The migrations this code has (`NNN_name`), oldest first. */
+export async function knownMigrations(): Promise<string[]> {
+  return (await migrationFiles()).map((f) => f.replace(/\.sql$/, ''));
+}
+
 /**
- * Applies every numbered `migrations/NNN_name.sql` not yet recorded, each in its own transaction.
+ * Applies every numbered `migrations/NNN_name.sql` not yet recorded, each in its own transaction; with
+ * `only`, just those (a restore brings the schema to exactly its archive's migrations first).
  * @example await migrate(pool) // { applied: ['001_init'] } on an empty database
  */
-export async function migrate(pool: Pool): Promise<MigrationResult> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+export async function migrate(pool: Pool, options: { only?: readonly string[] } = {}): Promise<MigrationResult> {
+  const all = await migrationFiles();
+  const only = options.only;
+  const unknown = only?.filter((name) => !all.includes(`${name}.sql`)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown migrations: ${unknown.join(', ')}`);
+  const files = only ? all.filter((f) => only.includes(f.replace(/\.sql$/, ''))) : all;
   const client = await pool.connect();
   const applied: string[] = [];
   try {

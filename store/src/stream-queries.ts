@@ -208,8 +208,10 @@ export async function pruneStreamEvents(pool: Pool, before: Date, batch = 5000):
        ), last AS (
          SELECT xid, id FROM gone ORDER BY xid DESC, id DESC LIMIT 1
        ), moved AS (
-         UPDATE stream_horizon h SET xid = last.xid, id = last.id FROM last
-         WHERE (last.xid, last.id) > (h.xid, h.id) RETURNING 1
+         INSERT INTO stream_horizon AS h (xid, id) SELECT xid, id FROM last
+         ON CONFLICT (only_row) DO UPDATE SET xid = excluded.xid, id = excluded.id
+           WHERE (excluded.xid, excluded.id) > (h.xid, h.id)
+         RETURNING 1
        )
        SELECT count(*)::int AS n FROM gone`,
       [before, batch],

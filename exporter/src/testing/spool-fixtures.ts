@@ -104,16 +104,20 @@ export function captureDiag(): { messages: string[]; stop(): void } {
   return { messages, stop: () => diag.disable() };
 }
 
-/** A real HTTP server on loopback that answers every request with `status` (a receiver in trouble). */
+/**
+ * A real HTTP server on loopback that answers every request with `status` (a receiver in trouble),
+ * after `delayMs` (a slow one).
+ */
 export async function answeringServer(
   status: number,
   headers: Record<string, string> = {},
+  delayMs = 0,
 ): Promise<{ url: string; port: number; requests: () => number; close(): Promise<void> }> {
   let requests = 0;
   const server: Server = createServer((req, res) => {
     requests += 1;
     req.resume();
-    req.on('end', () => res.writeHead(status, headers).end());
+    req.on('end', () => setTimeout(() => res.writeHead(status, headers).end(), delayMs));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

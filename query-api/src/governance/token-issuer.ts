@@ -14,6 +14,9 @@ export interface IssuedToken {
   expiresAt: string;
 }
 
+/** Signs one allow token with the key read by `signer()`. */
+export type Signer = (fields: TokenFields) => IssuedToken;
+
 /**
  * Signs allow tokens with the server's current key. The key is the server's, not a tenant's: it is read
  * (as the owner) once per request that signs, so that a rotation (`agentrace keys rotate-signing`) takes
@@ -22,7 +25,7 @@ export interface IssuedToken {
 export function tokenIssuer(pool: Pool, ttlSeconds: number) {
   return {
     /** Reads the current key, then signs with it (sync, so that it can run inside a store callback). */
-    async signer(): Promise<(fields: TokenFields) => IssuedToken> {
+    async signer(): Promise<Signer> {
       const key = await currentSigningKey(pool);
       return (fields) => {
         const claims = newClaims({ kid: key.id, ...fields }, ttlSeconds);

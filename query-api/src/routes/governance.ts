@@ -28,7 +28,7 @@ import {
 import express, { type Response, Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../auth.ts';
-import { tokenIssuer } from '../governance/token-issuer.ts';
+import { type IssuedToken, type Signer, tokenIssuer } from '../governance/token-issuer.ts';
 import { decisionStep, type GatedRun } from '../governance/trace-steps.ts';
 import { parseQuery } from '../parse-request.ts';
 import { approvalsRouter } from './approvals.ts';
@@ -145,14 +145,7 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
         };
         return { run, result };
       }
-      const issued = sign({
-        tenant_id: tenantId,
-        project_id: run.projectId,
-        run_id: runId,
-        tool_name: body.tool_name,
-        args_sha256: hash,
-      });
-      await recordIssuedToken(db, issued.claims);
+      const issued = await issueAllow(db, sign, run, body.tool_name, hash);
       const result: DecisionResult = {
         ...decided,
         decision: 'allow',
@@ -183,15 +176,7 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
       if (!found) throw notFound('run');
       const run: GatedRun = { tenantId, projectId: found.projectId, runId, traceId: found.traceId };
       const policy = await activePolicy(db, tenantId, run.projectId);
-      const issued = sign({
-        tenant_id: tenantId,
-        project_id: run.projectId,
-        run_id: runId,
-        tool_name: body.tool_name,
-        args_sha256: hash,
-        break_glass: true,
-      });
-      await recordIssuedToken(db, issued.claims);
+      const issued = await issueAllow(db, sign, run, body.tool_name, hash, true);
       await appendAudit(db, {
         tenantId,
         actorKeyId: keyId,
@@ -220,4 +205,25 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
 
   router.use(approvalsRouter(pool, tokens));
   return router;
+}
+
+/** Signs an allow for one call of `run` and records it, so that ingest can bind the tool step to it. */
+async function issueAllow(
+  db: PoolClient,
+  sign: Signer,
+  run: GatedRun,
+  toolName: string,
+  argsSha256: string,
+  breakGlass = false,
+): Promise<IssuedToken> {
+  const issued = sign({
+    tenant_id: run.tenantId,
+    project_id: run.projectId,
+    run_id: run.runId,
+    tool_name: toolName,
+    args_sha256: argsSha256,
+    ...(breakGlass ? { break_glass: true } : {}),
+  });
+  await recordIssuedToken(db, issued.claims);
+  return issued;
 }

@@ -1,5 +1,5 @@
 import type { NativeStep } from '@agentrace/schemas';
-import type { StepRecord } from '@agentrace/store';
+import { noRunHints, type StepRecord } from '@agentrace/store';
 import { redactStep } from '../redact/redact-step.ts';
 import { type CallFacts, callColumns, invocationOf, priceCall } from './invocation.ts';
 import type { NormalizeContext } from './normalize-span.ts';
@@ -100,15 +100,6 @@ export function normalizeNativeStep(ctx: NormalizeContext, run: NativeRunRef, st
     }),
     toolCall: toolCallOf(step.type, step.payload.input),
     // A native step never ends its run: :finish does.
-    run: {
-      isRoot: false,
-      name: null,
-      explicitStatus: null,
-      sessionId: null,
-      userId: null,
-      agentName: facts.agentName ?? facts.contextAgentName ?? null,
-      parentRunId: null,
-      tags: {},
-    },
+    run: { ...noRunHints(), agentName: facts.agentName ?? facts.contextAgentName ?? null },
   };
 }

@@ -24,9 +24,9 @@ SELECT agentrace_secure_tenant_table('stream_event');
 REVOKE UPDATE, DELETE ON stream_event FROM agentrace_app;
 
 -- Where pruning cut the events (the newest cursor pruned): a resume from before it would have a gap.
+-- One row once something was pruned; none before.
 CREATE TABLE stream_horizon (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   xid xid8 NOT NULL,
   id bigint NOT NULL
 );
-INSERT INTO stream_horizon (xid, id) VALUES ('0', 0);

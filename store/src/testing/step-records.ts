@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { InvocationRecord, StepRecord } from '../ingest-types.ts';
+import { type InvocationRecord, noRunHints, type StepRecord } from '../ingest-types.ts';
 
 export type StepRecordSpec = Partial<Omit<StepRecord, 'run' | 'invocation'>> & {
   tenantId: string;
@@ -43,17 +43,7 @@ export function stepRecord(spec: StepRecordSpec): StepRecord {
     scopeJson: null,
     ...rest,
     payloadJson,
-    run: {
-      isRoot: false,
-      name: null,
-      explicitStatus: null,
-      sessionId: null,
-      userId: null,
-      agentName: null,
-      parentRunId: null,
-      tags: {},
-      ...run,
-    },
+    run: { ...noRunHints(), ...run },
     invocation:
       invocation === undefined || invocation === null
         ? null
