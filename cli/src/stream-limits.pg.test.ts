@@ -128,6 +128,30 @@ describe('two API processes on one database', () => {
   });
 });
 
+describe('a lost database connection', () => {
+  it('ends the streams with a final unavailable event; the next subscriber gets a new connection and misses nothing', async () => {
+    const run = await createRun('connection lost');
+    const query = `/v1/stream?run_id=${run.run_id}`;
+    const before = await SseReader.open(s.apiUrl + query, auth());
+    await postSteps(run.run_id, 1, 10);
+    const seen = await before.waitFor(2);
+    const killed = await s.db.pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'agentrace live stream' AND datname = current_database()",
+    );
+    expect(killed.rowCount).toBe(1);
+    await before.ended;
+    expect(before.events.at(-1)?.event).toBe('error');
+    expect(JSON.parse(before.events.at(-1)!.data)).toMatchObject({ error: { code: 'unavailable' } });
+    // Committed while nobody listened; the client resumes after what it saw.
+    await postSteps(run.run_id, 1, 10);
+    const after = await SseReader.open(s.apiUrl + query, { ...auth(), 'last-event-id': seen[1]!.id! });
+    expect((await after.waitFor(2)).map((e) => e.event)).toEqual(['step.created', 'run.updated']);
+    await postSteps(run.run_id, 1, 10);
+    await after.waitFor(4);
+    after.close();
+  });
+});
+
 describe('pruning', () => {
   it('deletes old events; a resume from before what was pruned is refused, from after it is not', async () => {
     const run = await createRun('pruned');

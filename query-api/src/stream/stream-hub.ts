@@ -38,6 +38,9 @@ interface Attached {
   cursor: StreamCursor;
 }
 
+/** The application_name of the LISTEN connection. */
+const LISTENER_NAME = 'agentrace live stream';
+
 /** What an attempt to attach gives: attached, the hub stopped, or a position to back-fill to first. */
 type Attach = 'attached' | 'stopped' | StreamCursor;
 
@@ -189,7 +192,8 @@ export class StreamHub {
       this.#stop(true);
     });
     try {
-      await client.query(`LISTEN ${STREAM_CHANNEL}`);
+      // Named, so that operators (and tests) can tell it in pg_stat_activity.
+      await client.query(`SET application_name = '${LISTENER_NAME}'; LISTEN ${STREAM_CHANNEL}`);
       // After LISTEN: any commit from here on wakes a read that starts at or before it.
       this.#position = await streamStart(client);
     } catch (err) {
@@ -213,7 +217,7 @@ export class StreamHub {
       listener.off('notification', this.#wake);
       if (broken) listener.release(true);
       else
-        listener.query(`UNLISTEN ${STREAM_CHANNEL}`).then(
+        listener.query(`UNLISTEN ${STREAM_CHANNEL}; RESET application_name`).then(
           () => listener.release(),
           () => listener.release(true),
         );
