@@ -28,13 +28,14 @@ export interface PhaseResult {
   latenciesMs: Float64Array;
 }
 
-interface Response {
+export interface Response {
   status: number;
   body: Buffer;
   retryAfter: number;
 }
 
-function post(agent: http.Agent, url: URL, key: string, body: Buffer): Promise<Response> {
+/** POSTs one gzipped OTLP protobuf body; resolves with the status, body and Retry-After. */
+export function post(agent: http.Agent, url: URL, key: string, body: Buffer): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,

@@ -11,6 +11,8 @@ export interface ServerProcessOptions {
   /** Node flags before the script, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** `agentrace serve receiver|api`: one side only (the other URL is then empty). */
+  mode?: 'receiver' | 'api';
 }
 
 export interface ServerProcess {
@@ -32,7 +34,13 @@ const API_LINE = /Query API:\s+(http:\/\/\S+?)\/v1\/runs/;
  * server's event loop, and resolves once it has printed both endpoints.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'cli/bin/agentrace.mjs', 'serve'], {
+  const args = [
+    ...(options.nodeArgs ?? []),
+    'cli/bin/agentrace.mjs',
+    'serve',
+    ...(options.mode ? [options.mode] : []),
+  ];
+  const child = spawn(process.execPath, args, {
     cwd: options.repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +58,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     createInterface({ input: child.stdout! }).on('line', (line) => {
       otlpUrl ??= OTLP_LINE.exec(line)?.[1] ?? null;
       apiUrl ??= API_LINE.exec(line)?.[1] ?? null;
-      if (otlpUrl && apiUrl) resolve({ otlpUrl, apiUrl });
+      if ((otlpUrl || options.mode === 'api') && (apiUrl || options.mode === 'receiver'))
+        resolve({ otlpUrl: otlpUrl ?? '', apiUrl: apiUrl ?? '' });
     });
     child.once('exit', (code, signal) =>
       reject(

@@ -145,6 +145,24 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(1).default(300),
     help: 'seconds a DecisionToken (an allow) stays valid',
   },
+  streamHeartbeatS: {
+    env: 'AGENTRACE_STREAM_HEARTBEAT_S',
+    flag: 'stream-heartbeat-s',
+    schema: z.coerce.number().min(0.01).max(3600).default(15),
+    help: 'seconds between heartbeat comments on an idle live stream (GET /v1/stream)',
+  },
+  streamClientBufferKb: {
+    env: 'AGENTRACE_STREAM_CLIENT_BUFFER_KB',
+    flag: 'stream-client-buffer-kb',
+    schema: z.coerce.number().int().min(16).default(1024),
+    help: 'KiB a live stream client may leave unread before it is cut off with a slow_consumer event',
+  },
+  streamRetentionS: {
+    env: 'AGENTRACE_STREAM_RETENTION_S',
+    flag: 'stream-retention-s',
+    schema: z.coerce.number().int().min(60).default(3600),
+    help: 'seconds live stream events are kept, so that a client can resume (Last-Event-ID) after a disconnection that long',
+  },
   backupS3Bucket: {
     env: 'AGENTRACE_BACKUP_S3_BUCKET',
     flag: 'backup-s3-bucket',

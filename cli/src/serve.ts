@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BackupBucket, BackupMetrics, BackupService, createQueryApp } from '@agentrace/query-api';
+import { BackupBucket, BackupMetrics, BackupService, createQueryApp, StreamHub } from '@agentrace/query-api';
 import {
   closeGrpc,
   createIngestService,
@@ -24,6 +24,7 @@ import { scheduleIntervalMs, startBackupSchedule } from './backup-schedule.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './database.ts';
 import { startRetentionJob } from './retention-job.ts';
+import { startStreamPruning } from './stream-pruning.ts';
 
 /** What `agentrace serve` runs: everything (the default), only the receivers, or only the query API. */
 export type ServeMode = 'all' | 'receiver' | 'api';
@@ -143,12 +144,13 @@ function startBackups(s: Shared) {
 }
 
 /**
- * The query API, the retention passes and the backups (maintenance belongs with the API, not with every
- * receiver).
+ * The query API with its live stream, the retention passes, the stream's pruning and the backups
+ * (maintenance belongs with the API, not with every receiver).
  */
 async function startApi(s: Shared) {
   const { config, logger, pool } = s;
   const backups = startBackups(s);
+  const hub = new StreamHub(pool, {}, logger);
   const app = createQueryApp({
     pool,
     logger,
@@ -158,6 +160,12 @@ async function startApi(s: Shared) {
     rateLimit: { rate: config.rateLimitRps, burst: config.rateLimitBurst },
     timelineCacheBytes: config.timelineCacheMb * 1024 * 1024,
     governance: { approvalTtlSeconds: config.approvalTtlS, tokenTtlSeconds: config.decisionTokenTtlS },
+    stream: {
+      hub,
+      heartbeatMs: config.streamHeartbeatS * 1000,
+      maxBufferBytes: config.streamClientBufferKb * 1024,
+    },
+    registry: s.registry,
     backups: backups?.service,
   });
   const http = await listen(app, config.apiPort, config.host);
@@ -167,11 +175,14 @@ async function startApi(s: Shared) {
     auditRetentionDays: config.auditRetentionDays,
     logger,
   });
+  const pruning = startStreamPruning({ pool, retentionS: config.streamRetentionS, logger });
   return {
     app,
     port: portOf(http),
     async close() {
-      await Promise.all([closeServer(http), retention.stop(), backups?.close()]);
+      // The hub first: it ends the open streams, which the server would otherwise wait for.
+      await hub.close();
+      await Promise.all([closeServer(http), retention.stop(), pruning.stop(), backups?.close()]);
     },
   };
 }

@@ -2,6 +2,7 @@ import { errorHandler, HttpError } from '@agentrace/schemas';
 import { type BucketLimits, DbHealth, isDatabaseUnavailable, type Pool } from '@agentrace/store';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { accessControl } from './access-control.ts';
 import type { BackupService } from './backup/backup-service.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -15,6 +16,10 @@ import { type GovernanceOptions, governanceRouter } from './routes/governance.ts
 import { invocationsRouter } from './routes/invocations.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
+import { streamRouter } from './routes/stream.ts';
+import type { SseClientOptions } from './stream/sse-client.ts';
+import { StreamHub } from './stream/stream-hub.ts';
+import { StreamMetrics } from './stream/stream-metrics.ts';
 import { TimelineCache } from './timeline-cache.ts';
 
 export interface QueryAppDeps {
@@ -32,6 +37,14 @@ export interface QueryAppDeps {
   timelineCacheBytes?: number;
   /** Token and approval lifetimes; defaults: 5 minutes and 24 hours. */
   governance?: GovernanceOptions;
+  /**
+   * The live stream: the process's hub (close it before the server, it ends the open streams), heartbeat
+   * interval (default 15 s) and per-client buffer limit (default 1 MiB). Without a hub, one of the app's
+   * own, which connects at the first subscriber.
+   */
+  stream?: Partial<SseClientOptions> & { hub?: StreamHub };
+  /** The process's one metrics registry; the app's metrics (live stream) register in it when given. */
+  registry?: Registry;
   /** Takes backups (`POST /v1/admin/backups`); without it, backups are not configured (409). */
   backups?: BackupService;
 }
@@ -70,6 +83,14 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
   app.use(auditRouter(deps.pool));
   app.use(backupsRouter(deps.pool, deps.backups ?? null));
   app.use(governanceRouter(deps.pool, deps.governance));
+  app.use(
+    streamRouter(
+      deps.pool,
+      deps.stream?.hub ?? new StreamHub(deps.pool, {}, deps.logger),
+      { heartbeatMs: deps.stream?.heartbeatMs ?? 15_000, maxBufferBytes: deps.stream?.maxBufferBytes ?? 1024 * 1024 },
+      deps.registry ? new StreamMetrics(deps.registry) : null,
+    ),
+  );
   app.use(() => {
     throw new HttpError('not_found', 'no such endpoint');
   });

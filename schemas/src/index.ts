@@ -69,6 +69,8 @@ export {
   InvocationListQuery,
   RunListQuery,
   StepListQuery,
+  StreamEventType,
+  StreamQuery,
   TraceIdHex,
   UuidParam,
 } from './query.ts';

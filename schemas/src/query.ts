@@ -66,3 +66,34 @@ export const InvocationListQuery = InvocationFilters.extend({ limit: Limit, curs
 export type InvocationListQuery = z.infer<typeof InvocationListQuery>;
 
 export const UuidParam = z.uuid();
+
+/** The events of `GET /v1/stream`. */
+export const StreamEventType = z.enum(['step.created', 'run.updated', 'approval.updated']);
+export type StreamEventType = z.infer<typeof StreamEventType>;
+
+/** `GET /v1/stream` query string; `types` is a comma list (all types when absent). */
+export const StreamQuery = z
+  .object({
+    run_id: z.uuid().optional(),
+    trace_id: TraceIdHex.optional(),
+    project_id: z.uuid().optional(),
+    types: z
+      .string()
+      .transform((s, ctx) => {
+        const names = s.split(',').map((t) => t.trim());
+        const unknown = names.filter((t) => !StreamEventType.safeParse(t).success);
+        if (unknown.length > 0 || names.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown event type ${unknown.map((t) => JSON.stringify(t)).join(', ')}; one of ${StreamEventType.options.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+        return [...new Set(names)] as StreamEventType[];
+      })
+      .optional(),
+    /** The `Last-Event-ID` header's equivalent, for clients that cannot set headers. */
+    last_event_id: z.string().min(1).optional(),
+  })
+  .strict();
+export type StreamQuery = z.infer<typeof StreamQuery>;

@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Approval, ApprovalStatus, DecisionClaims, Policy, PolicyDocument } from '@agentrace/schemas';
 import { appendAudit } from './audit-log.ts';
 import type { Queryable } from './connection.ts';
+import { recordApprovalEvent } from './stream-events.ts';
 
 /** The server's Ed25519 key pair that signs DecisionTokens (PEM). */
 export interface SigningKey {
@@ -234,7 +235,7 @@ export async function recordIssuedToken(
   );
 }
 
-interface ApprovalRow {
+export interface ApprovalRow {
   id: string;
   project_id: string;
   run_id: string;
@@ -253,9 +254,9 @@ interface ApprovalRow {
   token_id: string | null;
   token: string | null;
 }
-const APPROVAL_COLUMNS =
+export const APPROVAL_COLUMNS =
   'id, project_id, run_id, policy_id, rule_id, tool_name, args, args_sha256, status, requested_by, created_at, expires_at, decided_by, decided_at, comment, token_id, token';
-const toApproval = (r: ApprovalRow): Approval => ({
+export const toApproval = (r: ApprovalRow): Approval => ({
   approval_id: r.id,
   project_id: r.project_id,
   run_id: r.run_id,
@@ -310,7 +311,9 @@ export async function createApproval(db: Queryable, r: ApprovalRequest): Promise
       r.ttlSeconds,
     ],
   );
-  return toApproval(rows[0]!);
+  const approval = toApproval(rows[0]!);
+  await recordApprovalEvent(db, { tenantId: r.tenantId, projectId: r.projectId, runId: r.runId, approvalId: approval.approval_id });
+  return approval;
 }
 
 export async function getApproval(db: Queryable, tenantId: string, id: string): Promise<Approval | null> {
@@ -347,8 +350,16 @@ export type DecideOutcome =
 /** The channel on which a decided or expired approval is announced (payload `<tenant_id>/<approval_id>`). */
 export const APPROVAL_CHANNEL = 'agentrace_approval';
 
-const announce = (db: Queryable, tenantId: string, id: string) =>
-  db.query('SELECT pg_notify($1, $2)', [APPROVAL_CHANNEL, `${tenantId}/${id}`]);
+/** Wakes the long-polls waiting on the approval, and the live stream, at commit. */
+async function announce(db: Queryable, tenantId: string, approval: Approval): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [APPROVAL_CHANNEL, `${tenantId}/${approval.approval_id}`]);
+  await recordApprovalEvent(db, {
+    tenantId,
+    projectId: approval.project_id,
+    runId: approval.run_id,
+    approvalId: approval.approval_id,
+  });
+}
 
 /**
  * Approves or denies a pending request, audited and announced on APPROVAL_CHANNEL (at commit). An
@@ -390,8 +401,8 @@ export async function decideApproval(
     ],
   );
   if (token) await recordIssuedToken(db, token.claims, id);
-  await announce(db, tenantId, id);
   const approval = toApproval(updated.rows[0]!);
+  await announce(db, tenantId, approval);
   await appendAudit(db, {
     tenantId,
     actorKeyId: decision.actorKeyId,
@@ -427,6 +438,6 @@ export async function expireApproval(db: Queryable, tenantId: string, id: string
     target: id,
     details: { run_id: approval.run_id, tool_name: approval.tool_name },
   });
-  await announce(db, tenantId, id);
+  await announce(db, tenantId, approval);
   return approval;
 }

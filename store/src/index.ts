@@ -115,3 +115,23 @@ export {
   type SigningKey,
   signingPublicKeys,
 } from './governance.ts';
+export {
+  compareCursors,
+  cursorText,
+  type NewStreamEvent,
+  parseStreamCursor,
+  recordStreamEvents,
+  STREAM_CHANNEL,
+  type StreamCursor,
+  type StreamEvent,
+} from './stream-events.ts';
+export {
+  isBeforeStreamHorizon,
+  objectKey,
+  pruneStreamEvents,
+  readEventRange,
+  readSettledEvents,
+  renderStreamObjects,
+  type StreamFilter,
+  streamStart,
+} from './stream-queries.ts';

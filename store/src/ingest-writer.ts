@@ -5,6 +5,7 @@ import type { StepOutcome, StepRecord } from './ingest-types.ts';
 import { copyLines, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
+import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
 import { rollUpRunUsage } from './usage-rollup.ts';
 
 // Deadlocks (40P01) and a unique race on a span claimed under another run's lock (23505) are retried whole.
@@ -110,8 +111,22 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );
   if (usageRuns.length > 0) await rollUpRunUsage(client, usageRuns);
+  // Last, so that the events' time is close to the commit that publishes them.
+  await recordStreamEvents(client, [
+    ...fresh.map((f) => streamEvent(f.record, 'step.created', f.stepId)),
+    ...runs.filter((r) => freshByRun.has(runKey(r.tenantId, r.runId))).map((r) => streamEvent(r, 'run.updated', r.runId)),
+  ]);
   return outcomes;
 }
+
+const streamEvent = (r: StepRecord, type: NewStreamEvent['type'], objectId: string): NewStreamEvent => ({
+  tenantId: r.tenantId,
+  projectId: r.projectId,
+  runId: r.runId,
+  traceId: r.traceId,
+  type,
+  objectId,
+});
 
 async function insertPlaceholderRuns(client: PoolClient, runs: StepRecord[]): Promise<void> {
   await client.query(

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSteps } from './ingest-writer.ts';
+import { declareRun, finishRun } from './native-runs.ts';
+import { compareCursors, cursorText, parseStreamCursor, recordStreamEvents } from './stream-events.ts';
+import {
+  isBeforeStreamHorizon,
+  pruneStreamEvents,
+  readEventRange,
+  readSettledEvents,
+  renderStreamObjects,
+  streamStart,
+} from './stream-queries.ts';
+import { createTenant } from './tenancy.ts';
+import { stepRecord } from './testing/step-records.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { withTenant } from './transaction.ts';
+
+let db: TestDatabase;
+let ids: { tenantId: string; projectId: string };
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const t = await createTenant(db.pool, 'stream-tests');
+  ids = { tenantId: t.tenantId, projectId: t.projectId };
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+/**
+ * The settled events after `from`, once nothing is held back: transaction ids are per server, so another
+ * test file's transaction in flight may hold this one's events back for a moment.
+ */
+async function settled(from: Parameters<typeof readSettledEvents>[1]) {
+  for (let attempt = 0; ; attempt++) {
+    const read = await readSettledEvents(db.pool, from, 1000);
+    if (!read.withheld || attempt > 200) return read.events;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const ALL = new Set(['step.created', 'run.updated', 'approval.updated'] as const);
+const filter = (over: Partial<Parameters<typeof readEventRange>[1]> = {}) => ({
+  tenantId: ids.tenantId,
+  projectId: null,
+  runId: null,
+  traceId: null,
+  types: ALL,
+  ...over,
+});
+
+describe('stream cursors', () => {
+  it.each(['1-2', '18446744073709551615-9223372036854775807'])('round-trips %s', (text) => {
+    expect(cursorText(parseStreamCursor(text)!)).toBe(text);
+  });
+  it.each(['', '1', '1-', '-1', 'a-b', '1-2-3', '1.5-2', '123456789012345678901-1'])('refuses %j', (text) => {
+    expect(parseStreamCursor(text)).toBeNull();
+  });
+  it('orders by transaction, then by event', () => {
+    const c = (t: string) => parseStreamCursor(t)!;
+    expect(compareCursors(c('5-9'), c('6-1'))).toBe(-1);
+    expect(compareCursors(c('6-2'), c('6-1'))).toBe(1);
+    expect(compareCursors(c('6-1'), c('6-1'))).toBe(0);
+  });
+});
+
+describe('the event log', () => {
+  it('records a step event per new step and a run event per run touched, in the batch transaction; none for re-deliveries', async () => {
+    const from = await streamStart(db.pool);
+    const runA = randomUUID();
+    const runB = randomUUID();
+    const records = [
+      stepRecord({ ...ids, runId: runA }),
+      stepRecord({ ...ids, runId: runA }),
+      stepRecord({ ...ids, runId: runB }),
+    ];
+    const outcomes = await writeSteps(db.pool, records);
+    await writeSteps(db.pool, records);
+    const events = await settled(from);
+    expect(events.map((e) => [e.type, e.objectId])).toEqual([
+      ...outcomes.map((o) => ['step.created', o.stepId]),
+      ...[runA, runB].sort().map((r) => ['run.updated', r]),
+    ]);
+    // One transaction: one xid.
+    expect(new Set(events.map((e) => e.cursor.xid)).size).toBe(1);
+    const json = await renderStreamObjects(db.pool, events);
+    expect(JSON.parse(json.get(`${ids.tenantId}/${outcomes[0]!.stepId}`)!)).toMatchObject({
+      step_id: outcomes[0]!.stepId,
+      seq: 1,
+    });
+    expect(JSON.parse(json.get(`${ids.tenantId}/${runA}`)!)).toMatchObject({ run_id: runA, step_count: 2 });
+  });
+
+  it('records native run declarations and finishes, not repeats of them', async () => {
+    const from = await streamStart(db.pool);
+    const runId = randomUUID();
+    const declaration = {
+      ...ids,
+      runId,
+      name: 'n',
+      tags: {},
+      parentRunId: null,
+      traceId: null,
+      startedAt: '2026-03-01T10:00:00.000Z',
+    };
+    await declareRun(db.pool, declaration);
+    await declareRun(db.pool, declaration);
+    const finish = { ...ids, runId, status: 'succeeded' as const, finishedAt: null };
+    await finishRun(db.pool, finish);
+    await finishRun(db.pool, finish);
+    const events = await settled(from);
+    expect(events.map((e) => [e.type, e.objectId])).toEqual([
+      ['run.updated', runId],
+      ['run.updated', runId],
+    ]);
+  });
+
+  it('holds back committed events while an older transaction runs, and delivers both in transaction order once it ends', async () => {
+    const from = await streamStart(db.pool);
+    const event = (runId: string) => ({
+      ...ids,
+      runId,
+      traceId: null,
+      type: 'run.updated' as const,
+      objectId: runId,
+    });
+    const older = await db.pool.connect();
+    const younger = await db.pool.connect();
+    try {
+      await older.query('BEGIN');
+      await recordStreamEvents(older, [event('00000000-0000-4000-8000-00000000000a')]);
+      await younger.query('BEGIN');
+      await recordStreamEvents(younger, [event('00000000-0000-4000-8000-00000000000b')]);
+      await younger.query('COMMIT');
+      expect(await readSettledEvents(db.pool, from, 100)).toEqual({ events: [], withheld: true });
+      await older.query('COMMIT');
+    } finally {
+      older.release();
+      younger.release();
+    }
+    const events = await settled(from);
+    expect(events.map((e) => e.runId.slice(-1))).toEqual(['a', 'b']);
+  });
+
+  it('reads a range of one tenant through its filters, as the application role', async () => {
+    const other = await createTenant(db.pool, 'stream-other');
+    const from = await streamStart(db.pool);
+    const mine = randomUUID();
+    await writeSteps(db.pool, [
+      stepRecord({ ...ids, runId: mine }),
+      stepRecord({ ...ids, runId: randomUUID() }),
+    ]);
+    await writeSteps(db.pool, [
+      stepRecord({ tenantId: other.tenantId, projectId: other.projectId, runId: randomUUID() }),
+    ]);
+    const events = await settled(from);
+    const through = events[events.length - 1]!.cursor;
+    const range = (f: ReturnType<typeof filter>) =>
+      withTenant(db.pool, ids.tenantId, (tx) => readEventRange(tx, f, from, through, 100));
+    expect((await range(filter())).length).toBe(4);
+    expect((await range(filter({ runId: mine }))).map((e) => e.type)).toEqual([
+      'step.created',
+      'run.updated',
+    ]);
+    expect((await range(filter({ types: new Set(['run.updated'] as const) }))).length).toBe(2);
+    expect(await range(filter({ projectId: randomUUID() }))).toEqual([]);
+    // Another tenant's events are not there, even when asked for.
+    const theirs = await withTenant(db.pool, ids.tenantId, (tx) =>
+      readEventRange(tx, filter({ tenantId: other.tenantId }), from, through, 100),
+    );
+    expect(theirs).toEqual([]);
+  });
+
+  it('prunes old events in batches and moves the horizon past them', async () => {
+    await writeSteps(db.pool, [stepRecord({ ...ids, runId: randomUUID() })]);
+    const events = await settled({ xid: 0n, id: 0n });
+    const last = events[events.length - 1]!.cursor;
+    expect(await pruneStreamEvents(db.pool, new Date(Date.now() - 3_600_000))).toBe(0);
+    expect(await isBeforeStreamHorizon(db.pool, events[0]!.cursor)).toBe(false);
+    expect(await pruneStreamEvents(db.pool, new Date(Date.now() + 60_000), 3)).toBe(events.length);
+    expect(await isBeforeStreamHorizon(db.pool, events[0]!.cursor)).toBe(true);
+    expect(await isBeforeStreamHorizon(db.pool, last)).toBe(false);
+  });
+});
