@@ -4,9 +4,9 @@
  * Starts `agentrace serve` as a child process on a fresh embedded PostgreSQL, subscribes to
  * `GET /v1/stream` (every event of the tenant: the heaviest subscriber) and, for each target rate of
  * background OTLP ingest, sends paced batches of realistic agent spans for BENCH_SECONDS after a warm-up.
- * Latency of an event = when this process parsed it off the stream - when its row was written, which is
- * the writer's clock_timestamp() at the end of its transaction, just before COMMIT (same host, same
- * clock): so it includes the commit itself and is an upper bound of commit-to-delivery.
+ * Latency of an event = when this process parsed it off the stream - when its transaction was numbered,
+ * the clock_timestamp() of the commit trigger just before COMMIT (same host, same clock): so it includes
+ * the commit itself and is an upper bound of commit-to-delivery.
  *
  * Environment: BENCH_RATES (1000,10000 spans/s), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3),
  * BENCH_SPANS_PER_BATCH (100), BENCH_MAX_IN_FLIGHT (8 requests), BENCH_SPLIT (1: `serve receiver` and
@@ -227,14 +227,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** When each event's row was written (ms since the epoch), by its id. */
+/** When each event's transaction was numbered, just before its commit (ms since the epoch), by its id. */
 async function commitTimes(pool: ReturnType<typeof createPool>, ids: string[]): Promise<Map<string, number>> {
   const times = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 50_000) {
     const chunk = ids.slice(i, i + 50_000).map((id) => id.split('-'));
     const { rows } = await pool.query<{ id: string; at: number }>(
-      `SELECT e.xid::text || '-' || e.id AS id, extract(epoch FROM e.created_at)::float8 * 1000 AS at
-       FROM stream_event e JOIN unnest($1::xid8[], $2::bigint[]) AS k(xid, id) ON e.xid = k.xid AND e.id = k.id`,
+      `SELECT c.seq::text || '-' || e.id AS id, extract(epoch FROM c.committed_at)::float8 * 1000 AS at
+       FROM unnest($1::bigint[], $2::bigint[]) AS k(seq, id)
+       JOIN stream_commit c ON c.seq = k.seq JOIN stream_event e ON e.xid = c.xid AND e.id = k.id`,
       [chunk.map((c) => c[0]), chunk.map((c) => c[1])],
     );
     for (const row of rows) times.set(row.id, row.at);

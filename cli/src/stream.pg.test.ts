@@ -283,23 +283,23 @@ describe('GET /v1/stream', () => {
     // A takes its id first but commits last.
     const txA = await s.db.pool.connect();
     const txB = await s.db.pool.connect();
+    let got: Awaited<ReturnType<typeof sub.waitFor>>;
     try {
       await txA.query('BEGIN');
       await recordStreamEvents(txA, [event(a)]);
       await txB.query('BEGIN');
       await recordStreamEvents(txB, [event(b)]);
       await txB.query('COMMIT');
-      // B is committed, but A (older) could still commit before it in the log: B waits.
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(sub.events).toEqual([]);
+      // B is delivered at its commit: the log is in commit order, A still running does not hold it back.
+      expect((await sub.waitFor(1)).map((e) => Run.parse(JSON.parse(e.data)).run_id)).toEqual([b.run_id]);
       await txA.query('COMMIT');
+      got = await sub.waitFor(2);
     } finally {
       txA.release();
       txB.release();
     }
-    const got = await sub.waitFor(2);
-    expect(got.map((e) => Run.parse(JSON.parse(e.data)).run_id)).toEqual([a.run_id, b.run_id]);
-    // A reconnect after A's id gets B (a cursor on ids alone would have skipped A, or, after B, lost it).
+    expect(got.map((e) => Run.parse(JSON.parse(e.data)).run_id)).toEqual([b.run_id, a.run_id]);
+    // A reconnect after B's id gets A (a cursor on ids alone would have skipped A: its id is lower).
     const resumed = await subscribe(`?types=run.updated&project_id=${s.projectId}`, {
       'last-event-id': got[0]!.id!,
     });

@@ -130,7 +130,7 @@ export {
   objectKey,
   pruneStreamEvents,
   readEventRange,
-  readSettledEvents,
+  readEventsAfter,
   renderStreamObjects,
   type StreamFilter,
   streamStart,

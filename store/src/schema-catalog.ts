@@ -11,10 +11,10 @@ export interface DataTable {
 /**
  * Left out of backups: the migrations ledger (a restore migrates the empty database itself), the backup
  * records, which describe the bucket rather than the data (and would hold the running backup's own row),
- * and the live stream's short-lived event log, whose cursors are transaction ids of the server that wrote
- * them (a restored database starts a new log; its subscribers read the runs again).
+ * and the live stream's short-lived event log, whose cursors number the commits of the database that
+ * wrote them (a restored database starts a new log; its subscribers read the runs again).
  */
-const NOT_BACKED_UP = ['schema_migration', 'backup', 'stream_event', 'stream_horizon'];
+const NOT_BACKED_UP = ['schema_migration', 'backup', 'stream_commit', 'stream_event', 'stream_horizon'];
 
 /**
  * Our schema's tables in load order: a table comes after the tables its foreign keys point to (ties in

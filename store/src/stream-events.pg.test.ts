@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSteps } from './ingest-writer.ts';
 import { declareRun, finishRun } from './native-runs.ts';
-import { compareCursors, cursorText, parseStreamCursor, recordStreamEvents } from './stream-events.ts';
+import {
+  compareCursors,
+  cursorText,
+  END_OF_COMMIT,
+  parseStreamCursor,
+  recordStreamEvents,
+} from './stream-events.ts';
 import {
   isBeforeStreamHorizon,
   pruneStreamEvents,
   readEventRange,
-  readSettledEvents,
+  readEventsAfter,
   renderStreamObjects,
   streamStart,
 } from './stream-queries.ts';
@@ -27,17 +33,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/**
- * The settled events after `from`, once nothing is held back: transaction ids are per server, so another
- * test file's transaction in flight may hold this one's events back for a moment.
- */
-async function settled(from: Parameters<typeof readSettledEvents>[1]) {
-  for (let attempt = 0; ; attempt++) {
-    const read = await readSettledEvents(db.pool, from, 1000);
-    if (!read.withheld || attempt > 200) return read.events;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Every event after `from`. */
+const after = (from: Parameters<typeof readEventsAfter>[1]) => readEventsAfter(db.pool, from, 1000);
 
 const ALL = new Set(['step.created', 'run.updated', 'approval.updated'] as const);
 const filter = (over: Partial<Parameters<typeof readEventRange>[1]> = {}) => ({
@@ -50,13 +47,16 @@ const filter = (over: Partial<Parameters<typeof readEventRange>[1]> = {}) => ({
 });
 
 describe('stream cursors', () => {
-  it.each(['1-2', '18446744073709551615-9223372036854775807'])('round-trips %s', (text) => {
+  it.each(['1-2', '9223372036854775807-9223372036854775807'])('round-trips %s', (text) => {
     expect(cursorText(parseStreamCursor(text)!)).toBe(text);
   });
-  it.each(['', '1', '1-', '-1', 'a-b', '1-2-3', '1.5-2', '123456789012345678901-1'])('refuses %j', (text) => {
-    expect(parseStreamCursor(text)).toBeNull();
-  });
-  it('orders by transaction, then by event', () => {
+  it.each(['', '1', '1-', '-1', 'a-b', '1-2-3', '1.5-2', '9223372036854775808-1', '12345678901234567890-1'])(
+    'refuses %j',
+    (text) => {
+      expect(parseStreamCursor(text)).toBeNull();
+    },
+  );
+  it('orders by commit, then by event', () => {
     const c = (t: string) => parseStreamCursor(t)!;
     expect(compareCursors(c('5-9'), c('6-1'))).toBe(-1);
     expect(compareCursors(c('6-2'), c('6-1'))).toBe(1);
@@ -76,13 +76,13 @@ describe('the event log', () => {
     ];
     const outcomes = await writeSteps(db.pool, records);
     await writeSteps(db.pool, records);
-    const events = await settled(from);
+    const events = await after(from);
     expect(events.map((e) => [e.type, e.objectId])).toEqual([
       ...outcomes.map((o) => ['step.created', o.stepId]),
       ...[runA, runB].sort().map((r) => ['run.updated', r]),
     ]);
-    // One transaction: one xid.
-    expect(new Set(events.map((e) => e.cursor.xid)).size).toBe(1);
+    // One transaction: one commit.
+    expect(new Set(events.map((e) => e.cursor.commit)).size).toBe(1);
     const json = await renderStreamObjects(db.pool, events);
     expect(JSON.parse(json.get(`${ids.tenantId}/${outcomes[0]!.stepId}`)!)).toMatchObject({
       step_id: outcomes[0]!.stepId,
@@ -108,14 +108,14 @@ describe('the event log', () => {
     const finish = { ...ids, runId, status: 'succeeded' as const, finishedAt: null };
     await finishRun(db.pool, finish);
     await finishRun(db.pool, finish);
-    const events = await settled(from);
+    const events = await after(from);
     expect(events.map((e) => [e.type, e.objectId])).toEqual([
       ['run.updated', runId],
       ['run.updated', runId],
     ]);
   });
 
-  it('holds back committed events while an older transaction runs, and delivers both in transaction order once it ends', async () => {
+  it('orders the log by commit: an event drawn first but committed last comes last, and none is hidden meanwhile', async () => {
     const from = await streamStart(db.pool);
     const event = (runId: string) => ({
       ...ids,
@@ -124,22 +124,36 @@ describe('the event log', () => {
       type: 'run.updated' as const,
       objectId: runId,
     });
-    const older = await db.pool.connect();
-    const younger = await db.pool.connect();
+    const first = await db.pool.connect();
+    const second = await db.pool.connect();
     try {
-      await older.query('BEGIN');
-      await recordStreamEvents(older, [event('00000000-0000-4000-8000-00000000000a')]);
-      await younger.query('BEGIN');
-      await recordStreamEvents(younger, [event('00000000-0000-4000-8000-00000000000b')]);
-      await younger.query('COMMIT');
-      expect(await readSettledEvents(db.pool, from, 100)).toEqual({ events: [], withheld: true });
-      await older.query('COMMIT');
+      await first.query('BEGIN');
+      await recordStreamEvents(first, [event('00000000-0000-4000-8000-00000000000a')]);
+      await second.query('BEGIN');
+      await recordStreamEvents(second, [event('00000000-0000-4000-8000-00000000000b')]);
+      expect(await after(from)).toEqual([]);
+      await second.query('COMMIT');
+      const committed = await after(from);
+      expect(committed.map((e) => e.runId.slice(-1))).toEqual(['b']);
+      await first.query('COMMIT');
+      // Read on from the reader's position: the later commit comes after it, not lost behind it.
+      expect((await after(committed[0]!.cursor)).map((e) => e.runId.slice(-1))).toEqual(['a']);
     } finally {
-      older.release();
-      younger.release();
+      first.release();
+      second.release();
     }
-    const events = await settled(from);
-    expect(events.map((e) => e.runId.slice(-1))).toEqual(['a', 'b']);
+    const events = await after(from);
+    expect(events.map((e) => e.runId.slice(-1))).toEqual(['b', 'a']);
+    expect(compareCursors(events[0]!.cursor, events[1]!.cursor)).toBe(-1);
+  });
+
+  it('starts "now" after every committed event, and a transaction that wrote none takes no number', async () => {
+    await writeSteps(db.pool, [stepRecord({ ...ids, runId: randomUUID() })]);
+    const now = await streamStart(db.pool);
+    expect(now.id).toBe(END_OF_COMMIT);
+    expect(await after(now)).toEqual([]);
+    await db.pool.query('SELECT 1');
+    expect(await streamStart(db.pool)).toEqual(now);
   });
 
   it('reads a range of one tenant through its filters, as the application role', async () => {
@@ -153,7 +167,7 @@ describe('the event log', () => {
     await writeSteps(db.pool, [
       stepRecord({ tenantId: other.tenantId, projectId: other.projectId, runId: randomUUID() }),
     ]);
-    const events = await settled(from);
+    const events = await after(from);
     const through = events[events.length - 1]!.cursor;
     const range = (f: ReturnType<typeof filter>) =>
       withTenant(db.pool, ids.tenantId, (tx) => readEventRange(tx, f, from, through, 100));
@@ -173,7 +187,7 @@ describe('the event log', () => {
 
   it('prunes old events in batches and moves the horizon past them', async () => {
     await writeSteps(db.pool, [stepRecord({ ...ids, runId: randomUUID() })]);
-    const events = await settled({ xid: 0n, id: 0n });
+    const events = await after({ commit: 0n, id: 0n });
     const last = events[events.length - 1]!.cursor;
     expect(await pruneStreamEvents(db.pool, new Date(Date.now() - 3_600_000))).toBe(0);
     expect(await isBeforeStreamHorizon(db.pool, events[0]!.cursor)).toBe(false);

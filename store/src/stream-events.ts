@@ -5,24 +5,29 @@ import type { Queryable } from './connection.ts';
 export const STREAM_CHANNEL = 'agentrace_stream';
 
 /**
- * A position in the event log: the writing transaction's id and the event's id, both as decimal text
- * (xid8 does not fit a double). Events are delivered in (xid, id) order.
+ * A position in the event log: the writing transaction's commit number and the event's id (as decimal
+ * text in a cursor). Events are delivered in (commit, id) order, which is commit order.
  */
 export interface StreamCursor {
-  xid: bigint;
+  commit: bigint;
   id: bigint;
 }
 
-export const cursorText = (c: StreamCursor): string => `${c.xid}-${c.id}`;
+/** After every event of commit `commit`: ids are bigints, so none is above this. */
+export const END_OF_COMMIT = 9223372036854775807n;
+
+export const cursorText = (c: StreamCursor): string => `${c.commit}-${c.id}`;
 
 /** Parses `cursorText`'s form, or null for anything else. */
 export function parseStreamCursor(text: string): StreamCursor | null {
-  const match = /^(\d{1,20})-(\d{1,19})$/.exec(text.trim());
-  return match ? { xid: BigInt(match[1]!), id: BigInt(match[2]!) } : null;
+  const match = /^(\d{1,19})-(\d{1,19})$/.exec(text.trim());
+  if (!match) return null;
+  const cursor = { commit: BigInt(match[1]!), id: BigInt(match[2]!) };
+  return cursor.commit <= END_OF_COMMIT && cursor.id <= END_OF_COMMIT ? cursor : null;
 }
 
 export const compareCursors = (a: StreamCursor, b: StreamCursor): number =>
-  a.xid !== b.xid ? (a.xid < b.xid ? -1 : 1) : a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
+  a.commit !== b.commit ? (a.commit < b.commit ? -1 : 1) : a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 
 /** An event to record: what changed, and what the stream's filters look at. */
 export interface NewStreamEvent {
@@ -46,13 +51,17 @@ export interface StreamEvent {
   objectId: string;
 }
 
+/** The transaction's commit record, numbered at its commit (see migration 009); once per transaction. */
+const COMMIT_RECORD = `INSERT INTO stream_commit DEFAULT VALUES ON CONFLICT (xid) DO NOTHING`;
+
 /**
- * Records events in the caller's transaction with one statement, and asks for a wake-up of the stream's
- * readers at its commit (PostgreSQL folds the NOTIFYs of one transaction into one).
+ * Records events in the caller's transaction, and asks for a wake-up of the stream's readers at its
+ * commit (PostgreSQL folds the NOTIFYs of one transaction into one).
  * @example await recordStreamEvents(tx, [{ tenantId, projectId, runId, traceId, type: 'run.updated', objectId: runId }])
  */
 export async function recordStreamEvents(db: Queryable, events: readonly NewStreamEvent[]): Promise<void> {
   if (events.length === 0) return;
+  await db.query(COMMIT_RECORD);
   await db.query(
     `WITH e AS (
        INSERT INTO stream_event (tenant_id, project_id, run_id, trace_id, type, object_id)
@@ -79,6 +88,7 @@ export async function recordApprovalEvent(
   db: Queryable,
   a: { tenantId: string; projectId: string; runId: string; approvalId: string },
 ): Promise<void> {
+  await db.query(COMMIT_RECORD);
   await db.query(
     `WITH e AS (
        INSERT INTO stream_event (tenant_id, project_id, run_id, trace_id, type, object_id)

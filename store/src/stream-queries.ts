@@ -11,10 +11,10 @@ import {
   toRun,
   toStepFields,
 } from './row-mappers.ts';
-import { compareCursors, type StreamCursor, type StreamEvent } from './stream-events.ts';
+import { compareCursors, END_OF_COMMIT, type StreamCursor, type StreamEvent } from './stream-events.ts';
 
 interface EventRow {
-  xid: string;
+  seq: string;
   id: string;
   tenant_id: string;
   project_id: string;
@@ -24,11 +24,15 @@ interface EventRow {
   object_id: string;
 }
 
-const EVENT_COLUMNS = `e.xid::text AS xid, e.id::text AS id, e.tenant_id, e.project_id, e.run_id,
+const EVENT_COLUMNS = `c.seq::text AS seq, e.id::text AS id, e.tenant_id, e.project_id, e.run_id,
   encode(e.trace_id, 'hex') AS trace_id, e.type, e.object_id`;
 
+/** Events after cursor ($1, $2) in log order: numbered commits from $1 on, then their events. */
+const EVENTS_AFTER = `stream_commit c JOIN stream_event e ON e.xid = c.xid
+  WHERE c.seq >= $1 AND (c.seq > $1 OR e.id > $2)`;
+
 const toEvent = (r: EventRow): StreamEvent => ({
-  cursor: { xid: BigInt(r.xid), id: BigInt(r.id) },
+  cursor: { commit: BigInt(r.seq), id: BigInt(r.id) },
   tenantId: r.tenant_id,
   projectId: r.project_id,
   runId: r.run_id,
@@ -38,41 +42,30 @@ const toEvent = (r: EventRow): StreamEvent => ({
 });
 
 /**
- * Where the log ends for a reader starting now: every event before this position is settled (its
- * transaction is over), none after it is yet.
+ * Where the log ends for a reader starting now: after every event of the last numbered commit. Commits
+ * are numbered in commit order and visible in that order, so every later event comes after this.
  */
 export async function streamStart(db: Queryable): Promise<StreamCursor> {
-  const { rows } = await db.query<{ xmin: string }>(
-    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
+  const { rows } = await db.query<{ seq: string }>(
+    'SELECT coalesce(max(seq), 0)::text AS seq FROM stream_commit',
   );
-  return { xid: BigInt(rows[0]!.xmin), id: 0n };
+  return { commit: BigInt(rows[0]!.seq), id: END_OF_COMMIT };
 }
 
 /**
- * Up to `limit` settled events after `after`, across tenants, in order: those whose transaction is older
- * than every transaction still running, so that no commit still to come can land before them.
- * `withheld` tells that newer events are committed but wait for an older transaction to end.
+ * Up to `limit` events after `after`, across tenants, in log order. Every commit numbered before one
+ * that is visible is visible too, so nothing can later appear behind what this returns.
  */
-export async function readSettledEvents(
+export async function readEventsAfter(
   db: Queryable,
   after: StreamCursor,
   limit: number,
-): Promise<{ events: StreamEvent[]; withheld: boolean }> {
-  const { rows } = await db.query<EventRow & { settled: boolean | null }>(
-    `SELECT ${EVENT_COLUMNS}, e.xid < s.xmin AS settled
-     FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) s
-     LEFT JOIN LATERAL (
-       SELECT * FROM stream_event WHERE (xid, id) > ($1::xid8, $2::bigint) ORDER BY xid, id LIMIT $3
-     ) e ON true`,
-    [after.xid.toString(), after.id.toString(), limit],
+): Promise<StreamEvent[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER} ORDER BY c.seq, e.id LIMIT $3`,
+    [after.commit.toString(), after.id.toString(), limit],
   );
-  const events: StreamEvent[] = [];
-  for (const row of rows) {
-    if (row.id === null) break;
-    if (!row.settled) return { events, withheld: true };
-    events.push(toEvent(row));
-  }
-  return { events, withheld: false };
+  return rows.map(toEvent);
 }
 
 /** What a subscriber wants to see; the tenant always, the rest when given. */
@@ -96,15 +89,15 @@ export async function readEventRange(
   limit: number,
 ): Promise<StreamEvent[]> {
   const { rows } = await db.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM stream_event e
-     WHERE (e.xid, e.id) > ($1::xid8, $2::bigint) AND (e.xid, e.id) <= ($3::xid8, $4::bigint) AND e.tenant_id = $5
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER}
+       AND (c.seq, e.id) <= ($3::bigint, $4::bigint) AND e.tenant_id = $5
        AND ($6::uuid IS NULL OR e.project_id = $6) AND ($7::uuid IS NULL OR e.run_id = $7)
        AND ($8::bytea IS NULL OR e.trace_id = $8) AND e.type = ANY($9::text[])
-     ORDER BY e.xid, e.id LIMIT $10`,
+     ORDER BY c.seq, e.id LIMIT $10`,
     [
-      after.xid.toString(),
+      after.commit.toString(),
       after.id.toString(),
-      through.xid.toString(),
+      through.commit.toString(),
       through.id.toString(),
       filter.tenantId,
       filter.projectId,
@@ -181,42 +174,40 @@ export const objectKey = (e: StreamEvent): string => key(e.tenantId, e.objectId)
 
 /** Whether a resume from `cursor` would miss events that pruning deleted. */
 export async function isBeforeStreamHorizon(db: Queryable, cursor: StreamCursor): Promise<boolean> {
-  const { rows } = await db.query<{ xid: string; id: string }>(
-    'SELECT xid::text AS xid, id::text AS id FROM stream_horizon',
+  const { rows } = await db.query<{ seq: string; id: string }>(
+    'SELECT seq::text AS seq, id::text AS id FROM stream_horizon',
   );
-  const horizon = rows[0] ? { xid: BigInt(rows[0].xid), id: BigInt(rows[0].id) } : { xid: 0n, id: 0n };
+  const horizon = rows[0] ? { commit: BigInt(rows[0].seq), id: BigInt(rows[0].id) } : { commit: 0n, id: 0n };
   return compareCursors(cursor, horizon) < 0;
 }
 
 /**
- * Deletes the events recorded before `before` from the oldest `batch` at a time, each batch its own short
- * transaction (a long one would hold back every reader: they wait for transactions older than theirs),
- * and moves the horizon that tells resumes from before it that they have a gap. Creation times follow the
- * log's order but for commits in flight together, so a batch stops looking at the log's old end.
- * Returns the events deleted.
+ * Deletes the commits numbered before `before` (and their events), oldest first, `batch` commits at a
+ * time, each batch its own short transaction, and moves the horizon that tells resumes from before it
+ * that they have a gap. Returns the events deleted.
  */
-export async function pruneStreamEvents(pool: Pool, before: Date, batch = 5000): Promise<number> {
+export async function pruneStreamEvents(pool: Pool, before: Date, batch = 50): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const { rows } = await pool.query<{ n: number }>(
-      `WITH oldest AS (
-         SELECT xid, id, created_at FROM stream_event ORDER BY xid, id LIMIT $2
-       ), doomed AS (
-         SELECT xid, id FROM oldest WHERE created_at < $1
+    const { rows } = await pool.query<{ commits: number; events: number }>(
+      `WITH doomed AS (
+         SELECT xid, seq FROM stream_commit WHERE seq IS NOT NULL AND committed_at < $1 ORDER BY seq LIMIT $2
+       ), gone_events AS (
+         DELETE FROM stream_event e USING doomed d WHERE e.xid = d.xid RETURNING d.seq, e.id
        ), gone AS (
-         DELETE FROM stream_event e USING doomed d WHERE e.xid = d.xid AND e.id = d.id RETURNING e.xid, e.id
+         DELETE FROM stream_commit c USING doomed d WHERE c.xid = d.xid RETURNING 1
        ), last AS (
-         SELECT xid, id FROM gone ORDER BY xid DESC, id DESC LIMIT 1
+         SELECT seq, id FROM gone_events ORDER BY seq DESC, id DESC LIMIT 1
        ), moved AS (
-         INSERT INTO stream_horizon AS h (xid, id) SELECT xid, id FROM last
-         ON CONFLICT (only_row) DO UPDATE SET xid = excluded.xid, id = excluded.id
-           WHERE (excluded.xid, excluded.id) > (h.xid, h.id)
+         INSERT INTO stream_horizon AS h (seq, id) SELECT seq, id FROM last
+         ON CONFLICT (only_row) DO UPDATE SET seq = excluded.seq, id = excluded.id
+           WHERE (excluded.seq, excluded.id) > (h.seq, h.id)
          RETURNING 1
        )
-       SELECT count(*)::int AS n FROM gone`,
+       SELECT (SELECT count(*) FROM gone)::int AS commits, (SELECT count(*) FROM gone_events)::int AS events`,
       [before, batch],
     );
-    deleted += rows[0]!.n;
-    if (rows[0]!.n < batch) return deleted;
+    deleted += rows[0]!.events;
+    if (rows[0]!.commits < batch) return deleted;
   }
 }

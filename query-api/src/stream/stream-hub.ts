@@ -5,7 +5,7 @@ import {
   type Pool,
   type PoolClient,
   readEventRange,
-  readSettledEvents,
+  readEventsAfter,
   renderStreamObjects,
   STREAM_CHANNEL,
   type StreamCursor,
@@ -28,7 +28,7 @@ export interface StreamSubscriber {
 export interface StreamHubOptions {
   /** Events read per query (live and back-fill). */
   pageSize?: number;
-  /** Reads the log this often even without a notification (a missed one, a long transaction that held events back). */
+  /** Reads the log this often even without a notification (a missed one). */
   fallbackPollMs?: number;
 }
 
@@ -83,7 +83,6 @@ export class StreamHub {
   #reading = false;
   #readAgain = false;
   #timer: NodeJS.Timeout | null = null;
-  #withheldDelayMs = 0;
   #closed = false;
 
   constructor(pool: Pool, options: StreamHubOptions = {}, logger: Logger | null = null) {
@@ -240,7 +239,7 @@ export class StreamHub {
     void this.#read();
   };
 
-  /** Reads settled events until none is left, delivering each page as one synchronous step. */
+  /** Reads events until none is left, delivering each page as one synchronous step. */
   async #read(): Promise<void> {
     let retryMs = 0;
     try {
@@ -248,7 +247,7 @@ export class StreamHub {
         this.#readAgain = false;
         const position = this.#position;
         if (!position) break;
-        const { events, withheld } = await readSettledEvents(this.#pool, position, this.#pageSize);
+        const events = await readEventsAfter(this.#pool, position, this.#pageSize);
         const filters = [...this.#attached].map((a) => a.subscriber.filter);
         // Rendered only when somebody wants it: a filtered subscriber costs nothing for the rest of the log.
         const wanted = events.filter((e) => filters.some((f) => matches(f, e)));
@@ -257,9 +256,6 @@ export class StreamHub {
         if (this.#position !== position) break; // stopped (and maybe restarted) meanwhile
         this.#deliver(events, objects);
         if (events.length === this.#pageSize) this.#readAgain = true;
-        // Committed events wait for an older transaction, which may never notify: look again soon.
-        this.#withheldDelayMs = withheld ? Math.min(100, Math.max(5, this.#withheldDelayMs * 2)) : 0;
-        retryMs = this.#withheldDelayMs;
         this.#releaseJoiners();
       } while (this.#readAgain);
     } catch (err) {
