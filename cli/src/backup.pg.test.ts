@@ -3,7 +3,7 @@ import { writeAgentRuns } from '@agentrace/store/testing';
 import { startTestS3, type TestS3 } from '@agentrace/query-api/testing';
 import pg from 'pg';
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { backupCommand, backupsCommand, restoreCommand, BACKUP_FLAGS } from './backup.ts';
 import { otlpRequest } from './testing/raw-otlp.ts';
 import { runCommand } from './testing/run-command.ts';
@@ -42,19 +42,11 @@ afterAll(async () => {
 const Backups = listOf(Backup);
 const listed = async () => Backups.parse((await s.api('/v1/admin/backups')).body).data;
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `probe` every 50 ms until it answers something (vitest's waitUntil, with a test's patience). */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) =>
+  vi.waitUntil(probe, { timeout: timeoutMs, interval: 50 }).catch((err: Error) => {
+    throw new Error(`waiting for ${what}: ${err.message}`);
+  }) as Promise<T>;
 const finished = (id: string) =>
   waitFor(`backup ${id}`, async () =>
     (await listed()).find((b) => b.backup_id === id && b.status !== 'running'),

@@ -17,7 +17,7 @@ import {
 import { createTestDatabase, stepRecord, type TestDatabase, writeAgentRuns } from '@agentrace/store/testing';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type ListeningQueryApp, listenQueryApp } from '../testing/listen-query-app.ts';
 import { startCuttingProxy } from '../testing/cutting-proxy.ts';
 import { startTestS3, type TestS3 } from '../testing/s3-server.ts';
@@ -73,19 +73,11 @@ const api = (method: string, path: string, key?: string) => call(app.base, metho
 const errorOf = (body: unknown) => ErrorEnvelope.parse(body).error;
 const Backups = listOf(Backup);
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `probe` every 50 ms until it answers something (vitest's waitUntil, with a test's patience). */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000) =>
+  vi.waitUntil(probe, { timeout: timeoutMs, interval: 50 }).catch((err: Error) => {
+    throw new Error(`waiting for ${what}: ${err.message}`);
+  }) as Promise<T>;
 const finished = (id: string) =>
   waitFor(`backup ${id} to finish`, async () => {
     const b = await getBackup(db.pool, id);
