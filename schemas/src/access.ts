@@ -97,6 +97,18 @@ export const ENDPOINTS: readonly Endpoint[] = [
   receiver('POST', '/v1/runs/:runId\\:finish', INGEST),
 ];
 
+/**
+ * A route path's literal pieces (`\\:` unescaped) and the names of the parameters between them:
+ * `/v1/policies/:policyId\\:activate` is `['/v1/policies/', ':activate']` around `['policyId']`.
+ */
+export function routePathParts(path: string): { literals: string[]; params: string[] } {
+  const parts = path.split(/(?<!\\):([A-Za-z_$][\w$]*)/);
+  return {
+    literals: parts.filter((_, i) => i % 2 === 0).map((literal) => literal.replace(/\\:/g, ':')),
+    params: parts.filter((_, i) => i % 2 === 1),
+  };
+}
+
 /** Whether `caller` may call an endpoint of this access. */
 export function permits(access: Access, caller: Caller): boolean {
   if (access === 'public') return true;
