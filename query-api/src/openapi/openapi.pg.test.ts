@@ -204,6 +204,25 @@ describe('GET /v1/openapi.json', () => {
     expectDocumented('/v1/invocations/stats', 'get', 200, stats.body);
     expectDocumented('/v1/invocations', 'get', 200, (await app.get('/v1/invocations', viewerKey)).body);
     expectDocumented('/v1/admin/keys', 'get', 200, (await app.get('/v1/admin/keys')).body);
+    // With the admin key, the other GET answers of the seeded tenant.
+    const answers: [string, string][] = [
+      ['/healthz', '/healthz'],
+      ['/readyz', '/readyz'],
+      [`/v1/diff?runA=${runId}&runB=${runId}`, '/v1/diff'],
+      ['/v1/cost?group_by=model', '/v1/cost'],
+      ['/v1/policies', '/v1/policies'],
+      ['/v1/approvals', '/v1/approvals'],
+      ['/v1/decisions/public-key', '/v1/decisions/public-key'],
+      ['/v1/audit', '/v1/audit'],
+      ['/v1/audit:verify', '/v1/audit:verify'],
+      ['/v1/admin/projects', '/v1/admin/projects'],
+      ['/v1/admin/backups', '/v1/admin/backups'],
+    ];
+    for (const [url, path] of answers) {
+      const res = await app.get(url);
+      expect(res.status, url).toBe(200);
+      expectDocumented(path, 'get', 200, res.body);
+    }
     const badId = await app.get('/v1/runs/not-a-uuid', viewerKey);
     expect(badId.status).toBe(400);
     expectDocumented('/v1/runs/{runId}', 'get', 400, badId.body);
