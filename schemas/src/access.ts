@@ -47,7 +47,8 @@ const receiver = (method: HttpMethod, path: string, access: Access): Endpoint =>
  * retention, backups and break-glass, and read the audit log. Ingest keys reach only ingest,
  * `POST /v1/decisions`, the approvals of their project one by one, and the public key that verifies tokens.
  * The query API refuses a route that is not listed here (404), and a test fails for one that is registered
- * without an entry: add the entry with the route.
+ * without an entry: add the entry with the route, and its description to `GET /v1/openapi.json`
+ * (query-api/src/openapi/operations.ts; the query API does not start without one).
  */
 export const ENDPOINTS: readonly Endpoint[] = [
   api('GET', '/healthz', PUBLIC),
