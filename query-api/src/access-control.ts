@@ -1,4 +1,4 @@
-import { describeAccess, ENDPOINTS, type Endpoint, HttpError, permits } from '@agentrace/schemas';
+import { describeAccess, ENDPOINTS, type Endpoint, HttpError, permits, routePathParts } from '@agentrace/schemas';
 import type { Pool } from '@agentrace/store';
 import type { NextFunction, Request, Response } from 'express';
 import { requestPrincipal } from './request-principal.ts';
@@ -8,9 +8,8 @@ import { requestPrincipal } from './request-principal.ts';
  * matched the way express matches: whole path, case-insensitive, an optional trailing slash.
  */
 function routePattern(path: string): RegExp {
-  const source = path
-    .split(/(?<!\\):[A-Za-z_$][\w$]*/)
-    .map((literal) => literal.replace(/\\:/g, ':').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  const source = routePathParts(path)
+    .literals.map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('[^/]+?');
   return new RegExp(`^${source}/?$`, 'i');
 }

@@ -14,6 +14,7 @@ import { diffRouter } from './routes/diff.ts';
 import { exportRouter } from './routes/export.ts';
 import { type GovernanceOptions, governanceRouter } from './routes/governance.ts';
 import { invocationsRouter } from './routes/invocations.ts';
+import { openApiRouter } from './routes/openapi.ts';
 import { runsRouter } from './routes/runs.ts';
 import { statsRouter } from './routes/stats.ts';
 import { streamRouter } from './routes/stream.ts';
@@ -73,6 +74,7 @@ export function createQueryApp(deps: QueryAppDeps): express.Express {
     res.json({ status: 'ready' });
   });
   if (deps.metricsEndpoint) app.get('/metrics', deps.metricsEndpoint);
+  app.use(openApiRouter());
   app.use(runsRouter(deps.pool, new TimelineCache(deps.timelineCacheBytes ?? 64 * 1024 * 1024)));
   app.use(invocationsRouter(deps.pool));
   app.use(diffRouter(deps.pool));

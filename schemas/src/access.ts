@@ -47,7 +47,8 @@ const receiver = (method: HttpMethod, path: string, access: Access): Endpoint =>
  * retention, backups and break-glass, and read the audit log. Ingest keys reach only ingest,
  * `POST /v1/decisions`, the approvals of their project one by one, and the public key that verifies tokens.
  * The query API refuses a route that is not listed here (404), and a test fails for one that is registered
- * without an entry: add the entry with the route.
+ * without an entry: add the entry with the route, and its description to `GET /v1/openapi.json`
+ * (query-api/src/openapi/operations.ts; the query API does not start without one).
  */
 export const ENDPOINTS: readonly Endpoint[] = [
   api('GET', '/healthz', PUBLIC),
@@ -96,6 +97,18 @@ export const ENDPOINTS: readonly Endpoint[] = [
   receiver('POST', '/v1/runs/:runId/steps', INGEST),
   receiver('POST', '/v1/runs/:runId\\:finish', INGEST),
 ];
+
+/**
+ * A route path's literal pieces (`\\:` unescaped) and the names of the parameters between them:
+ * `/v1/policies/:policyId\\:activate` is `['/v1/policies/', ':activate']` around `['policyId']`.
+ */
+export function routePathParts(path: string): { literals: string[]; params: string[] } {
+  const parts = path.split(/(?<!\\):([A-Za-z_$][\w$]*)/);
+  return {
+    literals: parts.filter((_, i) => i % 2 === 0).map((literal) => literal.replace(/\\:/g, ':')),
+    params: parts.filter((_, i) => i % 2 === 1),
+  };
+}
 
 /** Whether `caller` may call an endpoint of this access. */
 export function permits(access: Access, caller: Caller): boolean {

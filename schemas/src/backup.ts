@@ -32,6 +32,10 @@ export const Backup = z.object({
 });
 export type Backup = z.infer<typeof Backup>;
 
+/** The answer to `POST /v1/admin/backups` (202): the backup, still running. */
+export const BackupStarted = Backup.pick({ backup_id: true, status: true });
+export type BackupStarted = z.infer<typeof BackupStarted>;
+
 /** `GET /v1/admin/backups` query string: newest first. */
 export const BackupListQuery = z
   .object({

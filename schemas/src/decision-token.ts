@@ -25,6 +25,22 @@ export const DecisionClaims = z
   .strict();
 export type DecisionClaims = z.infer<typeof DecisionClaims>;
 
+/** `GET /v1/decisions/public-key`: the current signing key (SPKI PEM) and every key, so older tokens still verify. */
+export const DecisionPublicKeys = z.object({
+  key_id: z.uuid(),
+  algorithm: z.literal('Ed25519'),
+  public_key: z.string(),
+  keys: z.array(
+    z.object({
+      key_id: z.uuid(),
+      public_key: z.string(),
+      created_at: z.string(),
+      retired_at: z.string().nullable(),
+    }),
+  ),
+});
+export type DecisionPublicKeys = z.infer<typeof DecisionPublicKeys>;
+
 /** The hash a token binds: sha256 of the canonical JSON of the arguments. */
 export const argsHash = (args: unknown): string => sha256Tagged(canonicalJson(args ?? null));
 

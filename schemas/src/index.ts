@@ -6,11 +6,13 @@ export {
   type Endpoint,
   type HttpMethod,
   permits,
+  routePathParts,
 } from './access.ts';
 export { AgentEvent } from './agent-events.ts';
 export {
   Backup,
   BackupListQuery,
+  BackupStarted,
   BackupManifest,
   BackupStatus,
   BackupTrigger,
@@ -63,8 +65,16 @@ export {
   parseId,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from './http-error.ts';
-export { AssignedSteps, CreateRunBody, FinishRunBody, NativeStep, parseStepBatch } from './native-ingest.ts';
 export {
+  AssignedSteps,
+  CreateRunBody,
+  FinishRunBody,
+  NativeStep,
+  parseStepBatch,
+  StepBatchBody,
+} from './native-ingest.ts';
+export {
+  EmptyQuery,
   InvocationFilters,
   InvocationListQuery,
   RunListQuery,
@@ -110,6 +120,7 @@ export {
   type PolicyCall,
   PolicyDocument,
   PolicyEffect,
+  PolicyListQuery,
   PolicyRule,
   type PolicyVerdict,
   toolMatches,
@@ -118,6 +129,7 @@ export {
 export {
   argsHash,
   DecisionClaims,
+  DecisionPublicKeys,
   newClaims,
   signDecisionToken,
   type TokenCheck,

@@ -86,6 +86,9 @@ export const MAX_STEPS_PER_BATCH = 1000;
 
 const StepBatchEnvelope = z.object({ steps: z.array(z.unknown()).min(1).max(MAX_STEPS_PER_BATCH) }).strict();
 
+/** The `POST /v1/runs/{run_id}/steps` body as documented; `parseStepBatch` checks it step by step. */
+export const StepBatchBody = StepBatchEnvelope.extend({ steps: z.array(NativeStep).min(1).max(MAX_STEPS_PER_BATCH) });
+
 export type StepBatchParse = { ok: true; steps: NativeStep[] } | { ok: false; details: Record<string, string> };
 
 /**

@@ -234,6 +234,9 @@ export const Approval = z.object({
 });
 export type Approval = z.infer<typeof Approval>;
 
+/** `GET /v1/policies` query string: one project's versions, or every project's. */
+export const PolicyListQuery = z.object({ project_id: z.uuid().optional() }).strict();
+
 /** `GET /v1/approvals` query string: newest first. */
 export const ApprovalListQuery = z
   .object({ status: ApprovalStatus.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })

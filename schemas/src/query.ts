@@ -67,6 +67,9 @@ export type InvocationListQuery = z.infer<typeof InvocationListQuery>;
 
 export const UuidParam = z.uuid();
 
+/** The query string of an endpoint that takes no parameters: any parameter is a 400. */
+export const EmptyQuery = z.object({}).strict();
+
 /** The events of `GET /v1/stream`. */
 export const StreamEventType = z.enum(['step.created', 'run.updated', 'approval.updated']);
 export type StreamEventType = z.infer<typeof StreamEventType>;

@@ -1,11 +1,8 @@
-import { AuditListQuery } from '@agentrace/schemas';
+import { AuditListQuery, EmptyQuery } from '@agentrace/schemas';
 import { decodeAuditCursor, listAudit, type Pool, verifyAuditChain, withTenant } from '@agentrace/store';
 import { Router } from 'express';
-import { z } from 'zod';
 import { principalOf } from '../auth.ts';
 import { parseCursor, parseQuery } from '../parse-request.ts';
-
-const NoParameters = z.object({}).strict();
 
 /** `GET /v1/audit` (newest first, cursor) and `GET /v1/audit:verify`, of the admin's own tenant. */
 export function auditRouter(pool: Pool): Router {
@@ -20,7 +17,7 @@ export function auditRouter(pool: Pool): Router {
 
   // The literal `:verify` is escaped: an unescaped ':' would start a path parameter.
   router.get('/v1/audit\\:verify', async (req, res) => {
-    parseQuery(NoParameters, req.query as Record<string, unknown>);
+    parseQuery(EmptyQuery, req.query as Record<string, unknown>);
     const { tenantId } = principalOf(res);
     res.json(await withTenant(pool, tenantId, (db) => verifyAuditChain(db, tenantId)));
   });

@@ -1,12 +1,9 @@
-import { BackupListQuery, HttpError } from '@agentrace/schemas';
+import { BackupListQuery, type BackupStarted, EmptyQuery, HttpError } from '@agentrace/schemas';
 import { decodeBackupCursor, listBackups, operatorTenantId, type Pool } from '@agentrace/store';
 import { type Response, Router } from 'express';
-import { z } from 'zod';
 import { principalOf } from '../auth.ts';
 import { BackupAlreadyRunning, type BackupService } from '../backup/backup-service.ts';
 import { parseCursor, parseQuery } from '../parse-request.ts';
-
-const NoParameters = z.object({}).strict();
 
 /**
  * `POST /v1/admin/backups` (202, the backup runs in the background) and `GET /v1/admin/backups`. A backup
@@ -28,7 +25,7 @@ export function backupsRouter(pool: Pool, backups: BackupService | null): Router
   };
 
   router.post('/v1/admin/backups', async (req, res) => {
-    parseQuery(NoParameters, req.query as Record<string, unknown>);
+    parseQuery(EmptyQuery, req.query as Record<string, unknown>);
     await requireOperator(res);
     if (!backups) {
       throw new HttpError(
@@ -38,7 +35,8 @@ export function backupsRouter(pool: Pool, backups: BackupService | null): Router
     }
     try {
       const { backup } = await backups.start('api', principalOf(res).keyId);
-      res.status(202).json({ backup_id: backup.backup_id, status: backup.status });
+      const started: BackupStarted = { backup_id: backup.backup_id, status: backup.status };
+      res.status(202).json(started);
     } catch (err) {
       if (!(err instanceof BackupAlreadyRunning)) throw err;
       throw new HttpError(

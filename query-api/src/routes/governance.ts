@@ -3,11 +3,13 @@ import {
   BreakGlassBody,
   CreatePolicyBody,
   DecisionBody,
+  type DecisionPublicKeys,
   type DecisionResult,
   evaluatePolicy,
   notFound,
   parseBody,
   parseId,
+  PolicyListQuery,
 } from '@agentrace/schemas';
 import {
   activatePolicy,
@@ -26,7 +28,6 @@ import {
   writeGovernanceStep,
 } from '@agentrace/store';
 import express, { type Response, Router } from 'express';
-import { z } from 'zod';
 import { principalOf } from '../auth.ts';
 import { type IssuedToken, type Signer, tokenIssuer } from '../governance/token-issuer.ts';
 import { decisionStep, type GatedRun } from '../governance/trace-steps.ts';
@@ -41,8 +42,6 @@ export interface GovernanceOptions {
   /** How long an approval request waits for a person before it expires, in seconds. */
   approvalTtlSeconds?: number;
 }
-
-const PolicyListQuery = z.object({ project_id: z.uuid().optional() }).strict();
 
 /**
  * Governance (API.md "Governance", DESIGN §6): policy versions and their activation, decisions on tool
@@ -82,12 +81,13 @@ export function governanceRouter(pool: Pool, options: GovernanceOptions = {}): R
 
   router.get('/v1/decisions/public-key', async (_req, res) => {
     const current = await currentSigningKey(pool);
-    res.json({
+    const body: DecisionPublicKeys = {
       key_id: current.id,
       algorithm: 'Ed25519',
       public_key: current.publicKey,
       keys: await signingPublicKeys(pool),
-    });
+    };
+    res.json(body);
   });
 
   router.post('/v1/decisions', readJson, async (req, res) => {

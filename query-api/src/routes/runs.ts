@@ -1,4 +1,4 @@
-import { notFound, parseId, RunListQuery, StepListQuery } from '@agentrace/schemas';
+import { EmptyQuery, notFound, parseId, RunListQuery, StepListQuery } from '@agentrace/schemas';
 import {
   decodeSeqCursor,
   decodeTimeCursor,
@@ -53,7 +53,7 @@ export function runsRouter(pool: Pool, timelines: TimelineCache): Router {
   });
 
   router.get('/v1/runs/:runId/timeline', async (req, res) => {
-    parseQuery(StepListQuery.pick({}), req.query as Record<string, unknown>);
+    parseQuery(EmptyQuery, req.query as Record<string, unknown>);
     const runId = parseId(req.params.runId, 'run_id');
     const { tenantId } = principalOf(res);
     const timeline = await withTenant(pool, tenantId, async (db) => {
