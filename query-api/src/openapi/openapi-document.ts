@@ -113,12 +113,16 @@ function ref(schema: z.ZodType, where: string): Json {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+/** A path parameter as API.md names it (`run_id`), from its express name (`runId`). */
+export const apiParamName = (expressName: string): string =>
+  expressName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
 function parameters(key: string, spec: OperationSpec, pathParams: string[]): Json[] {
   for (const name of Object.keys(spec.params ?? {})) {
     if (!pathParams.includes(name)) throw new Error(`openapi: ${key} has no path parameter ${name}`);
   }
   const path = pathParams.map((name) => ({
-    name,
+    name: apiParamName(name),
     in: 'path',
     required: true,
     schema: spec.params?.[name] ? inlineSchema(spec.params[name]) : { type: 'string' },
@@ -232,7 +236,7 @@ export function buildOpenApiDocument(): Json {
     const [method, path] = key.split(' ') as [string, string];
     const { literals, params } = routePathParts(path);
     const openApiPath = literals
-      .map((literal, i) => (i < params.length ? `${literal}{${params[i]}}` : literal))
+      .map((literal, i) => (i < params.length ? `${literal}{${apiParamName(params[i]!)}}` : literal))
       .join('');
     paths[openApiPath] = {
       ...paths[openApiPath],

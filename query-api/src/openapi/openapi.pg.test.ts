@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type QueryTestApp, startQueryTestApp } from '../testing/query-test-app.ts';
+import { apiParamName } from './openapi-document.ts';
 
 type Json = Record<string, unknown>;
 interface Parameter {
@@ -127,11 +128,12 @@ describe('GET /v1/openapi.json', () => {
   it('has every endpoint of the access table, with its path parameters, access, servers and errors', () => {
     for (const endpoint of ENDPOINTS) {
       const { literals, params } = routePathParts(endpoint.path);
-      const path = literals.map((l, i) => (i < params.length ? `${l}{${params[i]}}` : l)).join('');
+      const names = params.map(apiParamName);
+      const path = literals.map((l, i) => (i < names.length ? `${l}{${names[i]}}` : l)).join('');
       const operation = op(path, endpoint.method.toLowerCase());
       const name = `${endpoint.app} ${endpoint.method} ${path}`;
       const inPath = operation.parameters.filter((p) => p.in === 'path').map((p) => p.name);
-      expect(inPath, name).toEqual(params);
+      expect(inPath, name).toEqual(names);
       const access = endpoint.access;
       expect(operation['x-agentrace-access'], name).toEqual(
         access === 'public' ? 'public' : { ingest_keys: access.ingestKeys, min_role: access.minRole },
@@ -150,7 +152,7 @@ describe('GET /v1/openapi.json', () => {
     }
     const operations = Object.values(doc.paths).flatMap((item) => Object.keys(item));
     expect(operations.length).toBe(new Set(ENDPOINTS.map((e) => `${e.method} ${e.path}`)).size);
-    expect(op('/v1/policies/{policyId}:activate', 'post').operationId).toBe(
+    expect(op('/v1/policies/{policy_id}:activate', 'post').operationId).toBe(
       'post_v1_policies_policyId_activate',
     );
     expect(op('/v1/runs', 'post').servers).toHaveLength(1);
@@ -189,12 +191,12 @@ describe('GET /v1/openapi.json', () => {
     const runs = await app.get('/v1/runs', viewerKey);
     expect((runs.body as { data: unknown[] }).data).toHaveLength(1);
     expectDocumented('/v1/runs', 'get', 200, runs.body);
-    expectDocumented('/v1/runs/{runId}', 'get', 200, (await app.get(`/v1/runs/${runId}`, viewerKey)).body);
+    expectDocumented('/v1/runs/{run_id}', 'get', 200, (await app.get(`/v1/runs/${runId}`, viewerKey)).body);
     const timeline = await app.get(`/v1/runs/${runId}/timeline`, viewerKey);
     expect((timeline.body as { steps: unknown[] }).steps).toHaveLength(2);
-    expectDocumented('/v1/runs/{runId}/timeline', 'get', 200, timeline.body);
+    expectDocumented('/v1/runs/{run_id}/timeline', 'get', 200, timeline.body);
     expectDocumented(
-      '/v1/runs/{runId}/steps',
+      '/v1/runs/{run_id}/steps',
       'get',
       200,
       (await app.get(`/v1/runs/${runId}/steps`, viewerKey)).body,
@@ -225,10 +227,10 @@ describe('GET /v1/openapi.json', () => {
     }
     const badId = await app.get('/v1/runs/not-a-uuid', viewerKey);
     expect(badId.status).toBe(400);
-    expectDocumented('/v1/runs/{runId}', 'get', 400, badId.body);
+    expectDocumented('/v1/runs/{run_id}', 'get', 400, badId.body);
     const missing = await app.get(`/v1/runs/${randomUUID()}`, viewerKey);
     expect(missing.status).toBe(404);
-    expectDocumented('/v1/runs/{runId}', 'get', 404, missing.body);
+    expectDocumented('/v1/runs/{run_id}', 'get', 404, missing.body);
   });
 
   it('refuses answers that break the documented schemas (the check can fail)', () => {
