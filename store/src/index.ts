@@ -84,7 +84,7 @@ export {
   COPY_NULL,
   copyBool,
   copyBytea,
-  copyLines,
+  copyRows,
   copyNumber,
   copyText,
   copyTextArray,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { bindToolSteps, countViolations } from './binding.ts';
 import type { StepOutcome, StepRecord } from './ingest-types.ts';
-import { copyLines, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
+import { copyRows, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
@@ -93,17 +93,15 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   for (const [i, violation] of violations) fresh[i]!.outcome.governanceViolation = violation;
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
-  await copyLines(
-    client,
-    'step',
-    STEP_COPY_COLUMNS,
-    fresh.map((f, i) => stepCopyLine(f.record, f.stepId, f.seq, violations.get(i) ?? null)),
+  await copyRows(client, 'step', STEP_COPY_COLUMNS, fresh, (f, i) =>
+    stepCopyLine(f.record, f.stepId, f.seq, violations.get(i) ?? null),
   );
-  await copyLines(
+  await copyRows(
     client,
     'invocation',
     INVOCATION_COPY_COLUMNS,
-    fresh.filter((f) => f.record.invocation).map((f) => invocationCopyLine(f.record, f.stepId)),
+    fresh.filter((f) => f.record.invocation),
+    (f) => invocationCopyLine(f.record, f.stepId),
   );
   await updateRuns(client, runs, states, freshByRun);
   await countViolations(client, fresh, violations);

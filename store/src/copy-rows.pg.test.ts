@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyNumber, copyRows, copyText } from './copy-rows.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { inTransaction } from './transaction.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('copyRows', () => {
+  it('copies every row in order across chunks, each line made from its row and index, escapes intact', async () => {
+    // Not a multiple of the chunk size: the last chunk is a short one.
+    const rows = Array.from({ length: 601 }, (_, i) => ({
+      n: i,
+      label: i % 100 === 7 ? `tab\there, newline\nthere, backslash \\ ${i}` : `row ${i}`,
+    }));
+    const stored = await inTransaction(db.pool, async (tx) => {
+      await tx.query('CREATE TEMP TABLE copied (n int, idx int, label text) ON COMMIT DROP');
+      await copyRows(tx, 'copied', ['n', 'idx', 'label'], rows, (row, index) =>
+        [copyNumber(row.n), copyNumber(index), copyText(row.label)].join('\t'),
+      );
+      return (await tx.query<{ n: number; idx: number; label: string }>('SELECT n, idx, label FROM copied'))
+        .rows;
+    });
+    expect(stored).toEqual(rows.map((row, i) => ({ n: row.n, idx: i, label: row.label })));
+  });
+
+  it('sends nothing for no rows (no COPY started)', async () => {
+    await inTransaction(db.pool, async (tx) => {
+      await tx.query('CREATE TEMP TABLE nothing (n int) ON COMMIT DROP');
+      await copyRows(tx, 'nothing', ['n'], [], () => {
+        throw new Error('no line to make');
+      });
+      expect((await tx.query('SELECT count(*)::int AS n FROM nothing')).rows[0].n).toBe(0);
+    });
+  });
+});
