@@ -4,7 +4,7 @@ import type { IngestQueue } from './ingest-queue.ts';
 import type { IngestThrottle } from './ingest-throttle.ts';
 import type { ReceiverMetrics } from './metrics.ts';
 import { type NativeRunRef, normalizeNativeStep } from './normalize/normalize-native-step.ts';
-import { normalizeRequest } from './normalize/normalize-request.ts';
+import { normalizeRequestInTurns } from './normalize/normalize-request.ts';
 import type { DecodedRequest } from './otlp/decoded.ts';
 import type { Pricing } from './pricing/pricing.ts';
 import { redactRunLabels } from './redact/redact-step.ts';
@@ -44,7 +44,7 @@ export function createIngestService(deps: IngestServiceDeps) {
   return {
     async ingest(principal: IngestPrincipal, request: DecodedRequest): Promise<IngestResult> {
       deps.throttle?.admit(principal.tenantId, spanCount(request));
-      const normalized = normalizeRequest(contextOf(principal), request);
+      const normalized = await normalizeRequestInTurns(contextOf(principal), request);
       if (normalized.rejected > 0) deps.metrics.spansRejected.inc({ reason: 'invalid_span' }, normalized.rejected);
       const outcomes = await deps.queue.submit(normalized.records);
       const duplicates = outcomes.filter((o) => o.duplicate).length;
