@@ -27,6 +27,7 @@ import { type CopyChunk, copyChunk, runCopyBaseline } from './copy-baseline.ts';
 import { formatProfileSummary, summarizeCpuProfile } from './cpu-profile.ts';
 import { type Batch, type BatchSource, type PhaseResult, quantile, runLoad } from './load.ts';
 import {
+  benchServerEnv,
   embeddedPostmasterPid,
   machineCpuSeconds,
   postgresCpuSeconds,
@@ -282,15 +283,7 @@ async function main(): Promise<void> {
       );
     }
     // -- the server, on a fresh database ------------------------------------------------------------
-    const serverEnv: Record<string, string> = {
-      AGENTRACE_OTLP_HTTP_PORT: '0',
-      AGENTRACE_OTLP_GRPC_PORT: '0',
-      AGENTRACE_API_PORT: '0',
-      AGENTRACE_HOST: '127.0.0.1',
-      AGENTRACE_ADMIN_KEY: adminKey,
-      AGENTRACE_INGEST_KEY: ingestKey,
-      AGENTRACE_LOG_LEVEL: 'warn',
-    };
+    const serverEnv = benchServerEnv({ adminKey, ingestKey });
     let dataDir: string | null = null;
     let adminUrl: string | null = null;
     if (env.DATABASE_URL) {

@@ -30,6 +30,22 @@ const OTLP_LINE = /OTLP\/HTTP receiver:\s+(http:\/\/\S+)\/v1\/traces/;
 const API_LINE = /Query API:\s+(http:\/\/\S+?)\/v1\/runs/;
 
 /**
+ * The environment of a benchmark's `agentrace serve`: every port picked free, loopback, the given keys as
+ * the first start's keys, and only warnings logged.
+ */
+export function benchServerEnv(keys: { adminKey: string; ingestKey: string }): Record<string, string> {
+  return {
+    AGENTRACE_OTLP_HTTP_PORT: '0',
+    AGENTRACE_OTLP_GRPC_PORT: '0',
+    AGENTRACE_API_PORT: '0',
+    AGENTRACE_HOST: '127.0.0.1',
+    AGENTRACE_ADMIN_KEY: keys.adminKey,
+    AGENTRACE_INGEST_KEY: keys.ingestKey,
+    AGENTRACE_LOG_LEVEL: 'warn',
+  };
+}
+
+/**
  * Runs `node cli/bin/agentrace.mjs serve` as a child process, so the load generator never shares the
  * server's event loop, and resolves once it has printed both endpoints.
  */

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool, startEmbeddedPostgres } from '@agentrace/store';
 import { z } from 'zod';
 import { type Batch, post, quantile } from './load.ts';
-import { startServerProcess } from './server-process.ts';
+import { benchServerEnv, startServerProcess } from './server-process.ts';
 import { AgentSpanFactory, encodeRequest, gzipRequest } from './span-factory.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -145,13 +145,7 @@ async function main(): Promise<void> {
   const ingestKey = newKey();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'agentrace-bench-stream-'));
   const serverEnv = {
-    AGENTRACE_OTLP_HTTP_PORT: '0',
-    AGENTRACE_OTLP_GRPC_PORT: '0',
-    AGENTRACE_API_PORT: '0',
-    AGENTRACE_HOST: '127.0.0.1',
-    AGENTRACE_ADMIN_KEY: adminKey,
-    AGENTRACE_INGEST_KEY: ingestKey,
-    AGENTRACE_LOG_LEVEL: 'warn',
+    ...benchServerEnv({ adminKey, ingestKey }),
     // The bench's subscriber reads everything, but shares 2 cores with the server: bursts stay buffered.
     AGENTRACE_STREAM_CLIENT_BUFFER_KB: String(64 * 1024),
     AGENTRACE_DATA_DIR: dataDir,
