@@ -1,4 +1,5 @@
 import {
+  BACKUPS_NOT_CONFIGURED,
   BackupAlreadyRunning,
   BackupBucket,
   BackupMetrics,
@@ -22,8 +23,12 @@ export const BACKUP_USAGE = `usage: agentrace backup [--json]
        agentrace backups list [--limit N] [--json]
        agentrace restore BACKUP_ID|S3_KEY [--database-url URL] [--json]`;
 
-const NOT_CONFIGURED =
-  'backups are not configured: set AGENTRACE_BACKUP_S3_BUCKET (and the other AGENTRACE_BACKUP_S3_* settings)';
+/** The bucket of the settings, for a command that needs one: an error saying what to set when none is. */
+function configuredBucket(config: Config): BucketSettings {
+  const settings = bucketSettingsOf(config);
+  if (!settings) throw new Error(BACKUPS_NOT_CONFIGURED);
+  return settings;
+}
 
 /** The bucket of the `AGENTRACE_BACKUP_S3_*` settings; null when no bucket is set. */
 export function bucketSettingsOf(config: Config): BucketSettings | null {
@@ -56,8 +61,7 @@ export async function backupCommand(
   json: boolean,
 ): Promise<number> {
   if (args.length > 0) return usage(`unexpected argument ${args[0]}`);
-  const settings = bucketSettingsOf(config);
-  if (!settings) throw new Error(NOT_CONFIGURED);
+  const settings = configuredBucket(config);
   const bucket = new BackupBucket(settings);
   const db = await openDatabase(config, logger, 2);
   const service = new BackupService({
@@ -155,8 +159,7 @@ export async function restoreCommand(
   json: boolean,
 ): Promise<number> {
   if (args.length !== 1) return usage('agentrace restore: name one backup (its id or its archive key)');
-  const settings = bucketSettingsOf(config);
-  if (!settings) throw new Error(NOT_CONFIGURED);
+  const settings = configuredBucket(config);
   const bucket = new BackupBucket(settings);
   const db = await openDatabase(config, logger, 2, { migrate: false });
   try {

@@ -1,5 +1,5 @@
 export { HttpError } from '@agentrace/schemas';
-export { BackupBucket, type BucketSettings } from './backup/backup-bucket.ts';
+export { BACKUPS_NOT_CONFIGURED, BackupBucket, type BucketSettings } from './backup/backup-bucket.ts';
 export { BackupMetrics } from './backup/backup-metrics.ts';
 export { BackupAlreadyRunning, BackupService, type BackupServiceOptions } from './backup/backup-service.ts';
 export { ArchiveMismatch, type RestoreReport, restoreBackup } from './backup/restore-backup.ts';

@@ -10,6 +10,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BackupManifest } from '@agentrace/schemas';
 import { ARCHIVE_EXTENSION, type Compression } from './compression.ts';
 
+/** What to set when no bucket is: the API's 409 and the CLI's error say it alike. */
+export const BACKUPS_NOT_CONFIGURED =
+  'backups are not configured: set AGENTRACE_BACKUP_S3_BUCKET (and the other AGENTRACE_BACKUP_S3_* settings)';
+
 /** Where backups go (the `AGENTRACE_BACKUP_S3_*` settings). */
 export interface BucketSettings {
   bucket: string;

@@ -2,6 +2,7 @@ import { BackupListQuery, type BackupStarted, EmptyQuery, HttpError } from '@age
 import { decodeBackupCursor, listBackups, operatorTenantId, type Pool } from '@agentrace/store';
 import { type Response, Router } from 'express';
 import { principalOf } from '../auth.ts';
+import { BACKUPS_NOT_CONFIGURED } from '../backup/backup-bucket.ts';
 import { BackupAlreadyRunning, type BackupService } from '../backup/backup-service.ts';
 import { parseCursor, parseQuery } from '../parse-request.ts';
 
@@ -28,10 +29,7 @@ export function backupsRouter(pool: Pool, backups: BackupService | null): Router
     parseQuery(EmptyQuery, req.query as Record<string, unknown>);
     await requireOperator(res);
     if (!backups) {
-      throw new HttpError(
-        'conflict',
-        'backups are not configured: set AGENTRACE_BACKUP_S3_BUCKET (and the other AGENTRACE_BACKUP_S3_* settings)',
-      );
+      throw new HttpError('conflict', BACKUPS_NOT_CONFIGURED);
     }
     try {
       const { backup } = await backups.start('api', principalOf(res).keyId);
