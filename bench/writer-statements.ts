@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { DEFAULT_REDACTION_RULES, decodeProtobuf, normalizeRequest, Pricing } from '@agentrace/receiver';
 import {
   createPool,
@@ -57,22 +58,28 @@ function statementName(sql: string): string {
 function timingPool(pool: Pool): Pool {
   const wrap = (client: PoolClient): PoolClient => {
     const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-    const timed = async (...args: unknown[]) => {
+    const record = (name: string, t0: number, t1: number) => {
+      const t = timings.get(name) ?? { calls: 0, syncMs: 0, totalMs: 0 };
+      t.calls++;
+      t.syncMs += t1 - t0;
+      t.totalMs += performance.now() - t0;
+      timings.set(name, t);
+    };
+    const timed = (...args: unknown[]) => {
+      const t0 = performance.now();
+      // A COPY (pg-copy-streams) is a stream, not a promise: timed from the call until it finishes.
+      if (args[0] instanceof Writable) {
+        const stream = query(...args) as unknown as Writable;
+        const t1 = performance.now();
+        stream.once('finish', () => record('COPY (chunks)', t0, t1));
+        return stream;
+      }
       const name = statementName(
         typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text),
       );
-      const t0 = performance.now();
       const pending = query(...args);
       const t1 = performance.now();
-      try {
-        return await pending;
-      } finally {
-        const t = timings.get(name) ?? { calls: 0, syncMs: 0, totalMs: 0 };
-        t.calls++;
-        t.syncMs += t1 - t0;
-        t.totalMs += performance.now() - t0;
-        timings.set(name, t);
-      }
+      return pending.finally(() => record(name, t0, t1));
     };
     return new Proxy(client, {
       get: (target, prop) => (prop === 'query' ? timed : Reflect.get(target, prop)),

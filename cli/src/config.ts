@@ -1,8 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Key = z.string().min(16, 'must be at least 16 characters');
+
+/** A core is left to the main thread (HTTP, writing, the query API); more than 4 rarely pays, as PostgreSQL needs cores too. */
+function defaultIngestThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
 
 /** Every setting: its environment variable, its flag, its schema and what it does (shown by --help). */
 export const SETTINGS = {
@@ -72,6 +78,12 @@ export const SETTINGS = {
     flag: 'ingest-writers',
     schema: z.coerce.number().int().min(1).max(32).default(2),
     help: 'ingest transactions in flight at once',
+  },
+  ingestThreads: {
+    env: 'AGENTRACE_INGEST_THREADS',
+    flag: 'ingest-threads',
+    schema: z.coerce.number().int().min(1).max(64).default(defaultIngestThreads()),
+    help: 'worker threads that decode and normalize OTLP requests (default: one per core but one, 1 to 4)',
   },
   ingestSpansPerS: {
     env: 'AGENTRACE_INGEST_SPANS_PER_S',

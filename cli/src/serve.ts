@@ -11,6 +11,7 @@ import {
   listenGrpc,
   loadRedactionRules,
   metricsEndpoint,
+  NormalizerPool,
   Pricing,
   ReceiverMetrics,
   Registry,
@@ -94,9 +95,17 @@ async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedacti
     },
     metrics,
   );
+  const normalizer = new NormalizerPool({
+    threads: config.ingestThreads,
+    // As much as the writer's queue holds, give or take: beyond it the receiver answers 503.
+    maxPendingBytes: 4 * config.maxBodyBytes,
+    pricingFile: config.pricingFile,
+    redaction,
+  });
   const ingest = createIngestService({
     pool,
     queue,
+    normalizer,
     pricing: Pricing.load(config.pricingFile),
     redaction,
     metrics,
@@ -113,6 +122,7 @@ async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedacti
     async close() {
       await Promise.all([closeServer(http), closeGrpc(grpcServer)]);
       await queue.drain();
+      await normalizer.close();
     },
   };
 }

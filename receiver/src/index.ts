@@ -3,6 +3,7 @@ export { createIngestService, type IngestResult, type IngestService } from './in
 export { IngestThrottle } from './ingest-throttle.ts';
 export { ReceiverMetrics } from './metrics.ts';
 export { normalizeRequest } from './normalize/normalize-request.ts';
+export { NormalizerPool, type NormalizerPoolOptions } from './normalize/normalizer-pool.ts';
 export { normalizeSpan } from './normalize/normalize-span.ts';
 export { decodeJson } from './otlp/decode-json.ts';
 export { decodeProtobuf } from './otlp/decode-protobuf.ts';

@@ -51,6 +51,13 @@ export class IngestQueue {
     return this.queued;
   }
 
+  /** Throws QueueFullError when the queue holds as many spans as it may: work for it would be wasted. */
+  refuseWhenFull(): void {
+    if (this.queued >= this.options.maxQueuedSpans) {
+      throw new QueueFullError(`ingest queue is full (${this.queued} spans queued)`);
+    }
+  }
+
   /** Queues the records; resolves with their outcomes once committed. Throws QueueFullError when full. */
   submit(records: StepRecord[]): Promise<StepOutcome[]> {
     if (records.length === 0) return Promise.resolve([]);

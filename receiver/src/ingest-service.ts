@@ -4,8 +4,8 @@ import type { IngestQueue } from './ingest-queue.ts';
 import type { IngestThrottle } from './ingest-throttle.ts';
 import type { ReceiverMetrics } from './metrics.ts';
 import { type NativeRunRef, normalizeNativeStep } from './normalize/normalize-native-step.ts';
-import { normalizeRequestInTurns } from './normalize/normalize-request.ts';
-import type { DecodedRequest } from './otlp/decoded.ts';
+import type { BodyEncoding } from './normalize/normalize-messages.ts';
+import type { NormalizerPool } from './normalize/normalizer-pool.ts';
 import type { Pricing } from './pricing/pricing.ts';
 import { redactRunLabels } from './redact/redact-step.ts';
 import type { RedactorRules } from './redact/redactor.ts';
@@ -20,6 +20,9 @@ export interface IngestResult {
 export interface IngestServiceDeps {
   pool: Pool;
   queue: IngestQueue;
+  /** Decodes and normalizes OTLP bodies off the main thread. */
+  normalizer: NormalizerPool;
+  /** Native REST steps are few and small: normalized on the main thread with these. */
   pricing: Pricing;
   redaction: RedactorRules;
   metrics: ReceiverMetrics;
@@ -30,9 +33,10 @@ export interface IngestServiceDeps {
 export type IngestPrincipal = Extract<Principal, { kind: 'ingest' }>;
 
 /**
- * The ingest path shared by every transport (OTLP over HTTP and gRPC, native REST steps): normalize,
- * queue, wait for the commit. Throws ThrottledError when the tenant is over its rate (before any work) and
- * QueueFullError when the receiver is overloaded.
+ * The ingest path shared by every transport (OTLP over HTTP and gRPC, native REST steps): decode and
+ * normalize, queue, wait for the commit. Throws UndecodableError for a body that is not OTLP,
+ * ThrottledError when the tenant is over its rate and QueueFullError when the receiver is overloaded
+ * (checked before the body is decoded, so an overloaded receiver sheds load cheaply).
  */
 export function createIngestService(deps: IngestServiceDeps) {
   const contextOf = (principal: IngestPrincipal) => ({
@@ -42,9 +46,11 @@ export function createIngestService(deps: IngestServiceDeps) {
     redaction: deps.redaction,
   });
   return {
-    async ingest(principal: IngestPrincipal, request: DecodedRequest): Promise<IngestResult> {
-      deps.throttle?.admit(principal.tenantId, spanCount(request));
-      const normalized = await normalizeRequestInTurns(contextOf(principal), request);
+    /** One OTLP request body (decompressed) in `encoding`. */
+    async ingest(principal: IngestPrincipal, body: Uint8Array, encoding: BodyEncoding): Promise<IngestResult> {
+      deps.queue.refuseWhenFull();
+      const normalized = await deps.normalizer.normalize(principal, body, encoding);
+      deps.throttle?.admit(principal.tenantId, normalized.records.length + normalized.rejected);
       if (normalized.rejected > 0) deps.metrics.spansRejected.inc({ reason: 'invalid_span' }, normalized.rejected);
       const outcomes = await deps.queue.submit(normalized.records);
       const duplicates = outcomes.filter((o) => o.duplicate).length;
@@ -79,6 +85,3 @@ export function createIngestService(deps: IngestServiceDeps) {
 }
 
 export type IngestService = ReturnType<typeof createIngestService>;
-
-const spanCount = (request: DecodedRequest) =>
-  request.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0);

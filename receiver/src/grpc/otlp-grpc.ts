@@ -7,7 +7,6 @@ import type { IngestService } from '../ingest-service.ts';
 import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
 import type { RequestTelemetry } from '../ops/request-telemetry.ts';
-import { decodeProtobuf } from '../otlp/decode-protobuf.ts';
 import { UndecodableError } from '../otlp/decoded.ts';
 import { ExportTraceServiceResponseType } from '../otlp/otlp-proto.ts';
 import { unavailableWithRetryInfo } from './retry-info.ts';
@@ -97,18 +96,14 @@ async function handleExport(deps: OtlpGrpcDeps, call: grpc.ServerUnaryCall<Buffe
     deps.metrics.requestsRefused.inc({ reason: 'permission_denied' });
     throw fail(grpc.status.PERMISSION_DENIED, 'this key cannot ingest: use an ingest key');
   }
-  let decoded: ReturnType<typeof decodeProtobuf>;
   try {
-    decoded = decodeProtobuf(call.request);
-  } catch (err) {
-    if (!(err instanceof UndecodableError)) throw fail(grpc.status.INTERNAL, 'internal error');
-    deps.metrics.requestsRefused.inc({ reason: 'undecodable' });
-    throw fail(grpc.status.INVALID_ARGUMENT, err.message);
-  }
-  try {
-    const result = await deps.ingest.ingest(principal, decoded);
+    const result = await deps.ingest.ingest(principal, call.request, 'protobuf');
     return result.rejected > 0 ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: result.errorMessage } } : {};
   } catch (err) {
+    if (err instanceof UndecodableError) {
+      deps.metrics.requestsRefused.inc({ reason: 'undecodable' });
+      throw fail(grpc.status.INVALID_ARGUMENT, err.message);
+    }
     // UNAVAILABLE is the retryable code: exporters back off and resend, nothing is lost.
     if (err instanceof ThrottledError) {
       deps.metrics.requestsRefused.inc({ reason: 'throttled' });

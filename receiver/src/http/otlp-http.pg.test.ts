@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestQueue } from '../ingest-queue.ts';
 import { createIngestService } from '../ingest-service.ts';
+import { NormalizerPool } from '../normalize/normalizer-pool.ts';
 import { ReceiverMetrics } from '../metrics.ts';
 import {
   ExportTraceServiceRequestType,
@@ -45,9 +46,11 @@ async function startReceiver(queueOptions: { maxQueuedSpans: number; writers: nu
     { maxBatchSpans: 100, ...queueOptions },
     metrics,
   );
+  const normalizer = new NormalizerPool({ threads: 1, maxPendingBytes: 4 * MAX_BODY_BYTES, redaction: DEFAULT_RULES });
   const ingest = createIngestService({
     pool: db.pool,
     queue,
+    normalizer,
     pricing: Pricing.load(),
     redaction: DEFAULT_RULES,
     metrics,
@@ -72,6 +75,7 @@ async function startReceiver(queueOptions: { maxQueuedSpans: number; writers: nu
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.drain();
+      await normalizer.close();
     },
   };
   started.push(r);

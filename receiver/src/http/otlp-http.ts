@@ -6,9 +6,7 @@ import { QueueFullError } from '../ingest-queue.ts';
 import type { IngestResult, IngestService } from '../ingest-service.ts';
 import { ThrottledError } from '../ingest-throttle.ts';
 import type { ReceiverMetrics } from '../metrics.ts';
-import { decodeJson } from '../otlp/decode-json.ts';
-import { decodeProtobuf } from '../otlp/decode-protobuf.ts';
-import { type DecodedRequest, UndecodableError } from '../otlp/decoded.ts';
+import { UndecodableError } from '../otlp/decoded.ts';
 import { ExportTraceServiceResponseType, RpcStatusType } from '../otlp/otlp-proto.ts';
 
 type Encoding = 'protobuf' | 'json';
@@ -100,18 +98,14 @@ export function otlpHttpRouter(deps: OtlpHttpDeps): express.Router {
     async (req, res) => {
       const encoding = res.locals.encoding as Encoding;
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      let decoded: DecodedRequest;
-      try {
-        decoded = encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));
-      } catch (err) {
-        if (!(err instanceof UndecodableError)) throw err;
-        deps.metrics.requestsRefused.inc({ reason: 'undecodable' });
-        return sendStatus(res, encoding, 400, err.message);
-      }
       let result: IngestResult;
       try {
-        result = await deps.ingest.ingest(res.locals.principal, decoded);
+        result = await deps.ingest.ingest(res.locals.principal, body, encoding);
       } catch (err) {
+        if (err instanceof UndecodableError) {
+          deps.metrics.requestsRefused.inc({ reason: 'undecodable' });
+          return sendStatus(res, encoding, 400, err.message);
+        }
         // OTLP's throttling answer: exporters retry after Retry-After, so nothing is lost.
         if (err instanceof ThrottledError) {
           deps.metrics.requestsRefused.inc({ reason: 'throttled' });

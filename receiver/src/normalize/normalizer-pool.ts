@@ -1,0 +1,151 @@
+import { Worker } from 'node:worker_threads';
+import type { StepRecord } from '@agentrace/store';
+import { QueueFullError } from '../ingest-queue.ts';
+import { UndecodableError } from '../otlp/decoded.ts';
+import type {
+  BodyEncoding,
+  NormalizeJob,
+  NormalizeReply,
+  NormalizeWorkerSetup,
+} from './normalize-messages.ts';
+import type { NormalizedRequest } from './normalize-request.ts';
+
+export interface NormalizerPoolOptions extends NormalizeWorkerSetup {
+  /** Worker threads. */
+  threads: number;
+  /** Body bytes waiting or being normalized, at most; beyond it `normalize` refuses (the receiver answers 503). */
+  maxPendingBytes: number;
+}
+
+interface Job {
+  result: NormalizedRequest;
+  resolve: (result: NormalizedRequest) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+const WORKER_URL = new URL('./normalize-worker.mjs', import.meta.url);
+
+/**
+ * Decodes and normalizes OTLP bodies on worker threads. Normalizing costs several times what writing does,
+ * and on the main thread it capped ingest at one core and held the query API and the live stream up
+ * while it ran; here it runs beside them, on as many cores as there are threads. Each job goes to the
+ * worker with the fewest in flight; a worker that dies fails its jobs (the client retries) and is replaced.
+ */
+export class NormalizerPool {
+  private readonly slots: Slot[] = [];
+  private nextJobId = 1;
+  private pendingBytes = 0;
+  private closed = false;
+
+  constructor(private readonly options: NormalizerPoolOptions) {}
+
+  /**
+   * The body's spans as records, in order, with the invalid ones counted. Throws UndecodableError when the
+   * body is not an OTLP request in `encoding`.
+   * @example const { records, rejected } = await pool.normalize({ tenantId, projectId }, body, 'protobuf');
+   */
+  normalize(
+    principal: { tenantId: string; projectId: string },
+    body: Uint8Array,
+    encoding: BodyEncoding,
+  ): Promise<NormalizedRequest> {
+    if (this.closed) return Promise.reject(new Error('normalizer pool is closed'));
+    if (this.pendingBytes > 0 && this.pendingBytes + body.byteLength > this.options.maxPendingBytes) {
+      throw new QueueFullError(`ingest is overloaded (${this.pendingBytes} bytes waiting to be normalized)`);
+    }
+    const slot = this.leastBusy();
+    const jobId = this.nextJobId++;
+    return new Promise((resolve, reject) => {
+      this.pendingBytes += body.byteLength;
+      const settled = () => {
+        this.pendingBytes -= body.byteLength;
+      };
+      slot.jobs.set(jobId, {
+        result: { records: [], rejected: 0, reasons: [] },
+        resolve: (result) => {
+          settled();
+          resolve(result);
+        },
+        reject: (err) => {
+          settled();
+          reject(err);
+        },
+      });
+      const job: NormalizeJob = { jobId, ...principal, encoding, body };
+      slot.worker.postMessage(job);
+    });
+  }
+
+  /** Stops the workers; jobs still in flight fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
+  }
+
+  private leastBusy(): Slot {
+    if (this.slots.length < this.options.threads) return this.spawn();
+    let best = this.slots[0]!;
+    for (const slot of this.slots) if (slot.jobs.size < best.jobs.size) best = slot;
+    return best;
+  }
+
+  /** Workers start on first use, so a receiver that never ingests OTLP never starts one. */
+  private spawn(): Slot {
+    const { pricingFile, redaction } = this.options;
+    const worker = new Worker(WORKER_URL, {
+      workerData: { pricingFile, redaction } satisfies NormalizeWorkerSetup,
+    });
+    const slot: Slot = { worker, jobs: new Map() };
+    // An idle worker must not keep the process alive.
+    worker.unref();
+    worker.on('message', (reply: NormalizeReply) => this.settle(slot, reply));
+    const fail = (err: Error) => {
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      for (const job of slot.jobs.values()) job.reject(err);
+      slot.jobs.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`normalize worker exited with code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private settle(slot: Slot, reply: NormalizeReply): void {
+    const job = slot.jobs.get(reply.jobId);
+    if (!job) return;
+    switch (reply.kind) {
+      case 'records':
+        for (const record of reply.records) job.result.records.push(asBuffers(record));
+        return;
+      case 'done':
+        job.result.rejected = reply.rejected;
+        job.result.reasons = reply.reasons;
+        slot.jobs.delete(reply.jobId);
+        job.resolve(job.result);
+        return;
+      case 'undecodable':
+        slot.jobs.delete(reply.jobId);
+        job.reject(new UndecodableError(reply.message));
+        return;
+      case 'failed':
+        slot.jobs.delete(reply.jobId);
+        job.reject(new Error(`normalizing failed: ${reply.message}`));
+    }
+  }
+}
+
+/** Ids arrive as plain Uint8Arrays (structured clone drops the Buffer class): Buffers again, no copy. */
+function asBuffers(record: StepRecord): StepRecord {
+  const buffer = (id: Uint8Array | null) =>
+    id === null ? null : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
+  record.traceId = buffer(record.traceId);
+  record.spanId = buffer(record.spanId);
+  record.parentSpanId = buffer(record.parentSpanId);
+  return record;
+}
