@@ -102,6 +102,7 @@ async function startReceiver(s: Shared, redaction: ReturnType<typeof loadRedacti
     pricingFile: config.pricingFile,
     redaction,
   });
+  await normalizer.ready();
   const ingest = createIngestService({
     pool,
     queue,

@@ -24,11 +24,12 @@ export interface NormalizeJob {
 }
 
 /**
- * A job's answer, in order: `records` messages of at most RECORDS_PER_MESSAGE records (the main thread
+ * `ready` once a worker has loaded (jobs posted before are queued meanwhile). A job's answer, in order: `records` messages of at most RECORDS_PER_MESSAGE records (the main thread
  * deserializes each in one go, so a large request does not hold its event loop up in one piece), then
  * one `done`, or one `undecodable` (the body is not OTLP: a 400) or `failed` (a bug: a 500).
  */
 export type NormalizeReply =
+  | { jobId: 0; kind: 'ready' }
   | { jobId: number; kind: 'records'; records: StepRecord[] }
   | { jobId: number; kind: 'done'; rejected: number; reasons: string[] }
   | { jobId: number; kind: 'undecodable'; message: string }

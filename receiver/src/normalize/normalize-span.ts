@@ -55,9 +55,15 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
   const exception = lastException(span.events);
   const status = mapped.failed ? 'error' : (STATUS[span.statusCode] ?? 'unset');
   const failed = status === 'error';
-  const errorType = mapped.errorType ?? (exception && str(exception.attributes, OTEL.exceptionType)) ?? (failed ? 'error' : null);
+  const errorType =
+    mapped.errorType ??
+    (exception && str(exception.attributes, OTEL.exceptionType)) ??
+    (failed ? 'error' : null);
   const rawMessage =
-    span.statusMessage || (exception && str(exception.attributes, OTEL.exceptionMessage)) || mapped.errorMessage || null;
+    span.statusMessage ||
+    (exception && str(exception.attributes, OTEL.exceptionMessage)) ||
+    mapped.errorMessage ||
+    null;
   const rawStack = (exception && str(exception.attributes, OTEL.exceptionStacktrace)) ?? null;
 
   // Every stored field comes out of redaction, the typed ones (tool, model, tags...) included.
@@ -71,7 +77,11 @@ export function normalizeSpan(ctx: NormalizeContext, shared: SharedContext, span
         input,
         output,
         attributes: span.attributes,
-        events: span.events.map((e) => ({ name: e.name, ts: nanosToIso(e.timeNs), attributes: e.attributes })),
+        events: span.events.map((e) => ({
+          name: e.name,
+          ts: nanosToIso(e.timeNs),
+          attributes: e.attributes,
+        })),
         links: span.links.length > 0 ? span.links : undefined,
         span_kind: span.kind,
         trace_state: span.traceState || undefined,

@@ -34,6 +34,7 @@ port.on('message', (job: NormalizeJob) => {
     reply({ jobId: job.jobId, kind: err instanceof UndecodableError ? 'undecodable' : 'failed', message });
   }
 });
+port.postMessage({ jobId: 0, kind: 'ready' } satisfies NormalizeReply);
 
 /**
  * Moves the records' ids into one fresh buffer and points them at it, returning that buffer to transfer.

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import Long from 'long';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueFullError } from '../ingest-queue.ts';
@@ -146,6 +147,17 @@ describe('NormalizerPool', () => {
     expect(() => pool.normalize(principal, body, 'protobuf')).toThrow(QueueFullError);
     await first;
     expect((await pool.normalize(principal, body, 'protobuf')).rejected).toBe(7);
+  });
+
+  it('fails the jobs of a worker that dies (the client retries) and goes on with a new one', async () => {
+    const pool = newPool({ threads: 1 });
+    await pool.ready();
+    const inFlight = pool.normalize(principal, bigBody(), 'protobuf');
+    // A crash, as an out-of-memory kill would end it: the worker is gone mid-job.
+    const { slots } = pool as unknown as { slots: { worker: Worker }[] };
+    await slots[0]!.worker.terminate();
+    await expect(inFlight).rejects.toThrow(/normalize worker exited/);
+    expect((await pool.normalize(principal, bigBody(), 'protobuf')).records.length).toBe(1301 - 7);
   });
 
   it('answers concurrent requests spread over its threads each with its own records', async () => {

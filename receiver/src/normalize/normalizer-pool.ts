@@ -26,6 +26,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** Settles once the worker has loaded (or has failed to). */
+  loaded: Promise<void>;
 }
 
 const WORKER_URL = new URL('./normalize-worker.mjs', import.meta.url);
@@ -42,7 +44,17 @@ export class NormalizerPool {
   private pendingBytes = 0;
   private closed = false;
 
-  constructor(private readonly options: NormalizerPoolOptions) {}
+  constructor(private readonly options: NormalizerPoolOptions) {
+    for (let i = 0; i < options.threads; i++) this.spawn();
+  }
+
+  /**
+   * Resolves once every worker has loaded: a worker takes about a second to start, which a receiver
+   * should spend before it listens rather than on its first request (an exporter's timeout may be shorter).
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.loaded));
+  }
 
   /**
    * The body's spans as records, in order, with the invalid ones counted. Throws UndecodableError when the
@@ -94,17 +106,21 @@ export class NormalizerPool {
     return best;
   }
 
-  /** Workers start on first use, so a receiver that never ingests OTLP never starts one. */
+  /** A worker, at start or in place of one that died. */
   private spawn(): Slot {
     const { pricingFile, redaction } = this.options;
     const worker = new Worker(WORKER_URL, {
       workerData: { pricingFile, redaction } satisfies NormalizeWorkerSetup,
     });
-    const slot: Slot = { worker, jobs: new Map() };
+    let loaded = () => {};
+    const slot: Slot = { worker, jobs: new Map(), loaded: new Promise((resolve) => (loaded = resolve)) };
     // An idle worker must not keep the process alive.
     worker.unref();
-    worker.on('message', (reply: NormalizeReply) => this.settle(slot, reply));
+    worker.on('message', (reply: NormalizeReply) =>
+      reply.kind === 'ready' ? loaded() : this.settle(slot, reply),
+    );
     const fail = (err: Error) => {
+      loaded();
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
       for (const job of slot.jobs.values()) job.reject(err);
@@ -116,7 +132,7 @@ export class NormalizerPool {
     return slot;
   }
 
-  private settle(slot: Slot, reply: NormalizeReply): void {
+  private settle(slot: Slot, reply: Exclude<NormalizeReply, { kind: 'ready' }>): void {
     const job = slot.jobs.get(reply.jobId);
     if (!job) return;
     switch (reply.kind) {
