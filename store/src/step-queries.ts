@@ -56,7 +56,10 @@ const RUN_STEPS_SQL = `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WH
  * from the run's start and its children, rendered as the API's JSON (`Timeline`). A step whose parent
  * never arrived is a top-level step. Rendered here rather than returned as objects because payloads pass
  * through as the text PostgreSQL sent: a 5,000-step run's answer is megabytes that would otherwise be
- * parsed and serialized again.
+ * parsed and serialized again. Rendering the steps' JSON in PostgreSQL instead was measured slower for a
+ * 5,000-step run: ~200 ms (json_build_object) or ~125 ms (text concatenation) of server time against
+ * ~45 ms for these columns, more than the Node parsing and stringifying it would save; and a recursive
+ * CTE for the depths re-read the run at every level (23 s for a 5,000-deep chain) where depthsOf is O(n).
  * @example const json = await getTimelineJson(db, tenantId, runId) // '{"run":{...},"steps":[...]}' | null
  */
 export async function getTimelineJson(
