@@ -47,7 +47,7 @@ export function redactStep<F extends object>(
   };
   const facts: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(step.facts)) {
-    const path = `$.${snakeCase(key)}`;
+    const path = factPath(key);
     if (typeof value === 'string') facts[key] = redactString(value, path, log, rules);
     else if (value !== null && typeof value === 'object') facts[key] = redactValue(value, path, log, rules);
     else facts[key] = value;
@@ -76,3 +76,14 @@ export function redactRunLabels(rules: RedactorRules, run: { name: string; tags:
 }
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+// Facts are the few fields of a step (model, toolName...): their paths are built once, not per step.
+const factPaths = new Map<string, string>();
+function factPath(key: string): string {
+  let path = factPaths.get(key);
+  if (path === undefined) {
+    path = `$.${snakeCase(key)}`;
+    factPaths.set(key, path);
+  }
+  return path;
+}

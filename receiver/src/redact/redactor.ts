@@ -190,8 +190,14 @@ const JSON_KEY = /"([^"\\]*(?:\\.[^"\\]*)*)"\s*:/g;
  */
 function hasSecretJsonKey(text: string, rules: RedactorRules): boolean {
   if (!OPENS_JSON_CONTAINER.test(text)) return false;
-  for (const [, quoted] of text.matchAll(JSON_KEY)) {
-    if (keyRuleOf(quoted!.includes('\\') ? unescapeJsonKey(quoted!) : quoted!, rules)) return true;
+  // exec on the one regex rather than matchAll, which copies it per call and allocates an iterator.
+  JSON_KEY.lastIndex = 0;
+  for (let match = JSON_KEY.exec(text); match !== null; match = JSON_KEY.exec(text)) {
+    const quoted = match[1]!;
+    if (keyRuleOf(quoted.includes('\\') ? unescapeJsonKey(quoted) : quoted, rules)) {
+      JSON_KEY.lastIndex = 0;
+      return true;
+    }
   }
   return false;
 }
@@ -227,8 +233,13 @@ export function redactString(
   return redactValueRules(text, [path], log, rules);
 }
 
+function passesPrefilter(text: string, rules: RedactorRules): boolean {
+  for (const prefilter of rules.prefilters) if (prefilter.test(text)) return true;
+  return false;
+}
+
 function redactValueRules(text: string, at: PathSegments, log: RedactionLog, rules: RedactorRules): string {
-  if (!rules.prefilters.some((p) => p.test(text))) return text;
+  if (!passesPrefilter(text, rules)) return text;
   let out = text;
   for (const rule of rules.values) {
     let hit = false;
