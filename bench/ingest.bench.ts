@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_REDACTION_RULES, decodeProtobuf, normalizeRequest, Pricing } from '@agentrace/receiver';
 import { createPool, migrate, startEmbeddedPostgres, type StepRecord } from '@agentrace/store';
 import { z } from 'zod';
+import { defaultIngestThreads } from '../cli/src/config.ts';
 import { type CopyChunk, copyChunk, runCopyBaseline } from './copy-baseline.ts';
 import { formatProfileSummary, summarizeCpuProfile } from './cpu-profile.ts';
 import { type Batch, type BatchSource, type PhaseResult, quantile, runLoad } from './load.ts';
@@ -50,6 +51,7 @@ const Env = z.object({
   BENCH_COPY_CHUNK_SPANS: Int(8192),
   BENCH_CPU_PROF: z.string().optional(),
   AGENTRACE_INGEST_WRITERS: z.coerce.number().int().min(1).default(2),
+  AGENTRACE_INGEST_THREADS: z.coerce.number().int().min(1).default(defaultIngestThreads()),
   DATABASE_URL: z.string().url().optional(),
 });
 const emptyToUndefined = Object.fromEntries(
@@ -193,13 +195,17 @@ interface CpuCost {
 const CORES = availableParallelism();
 
 /**
- * The throughput the measured CPU cost per span allows on this machine if nothing else ran: the server's
- * one event loop can use one core, its PostgreSQL sessions the rest. Other load changes throughput far
- * more than cost per span, so this says what a quiet machine would show.
+ * The throughput the measured CPU cost per span allows on this machine if nothing else ran: the server
+ * can use a core per thread (its event loop and its normalize workers), its PostgreSQL sessions the rest.
+ * Other load changes throughput far more than cost per span, so this says what a quiet machine would show.
  */
 function cpuBoundEndToEnd(cost: CpuCost): number | null {
   if (cost.serverPerSpanUs === null || cost.pgPerSpanUs === null) return null;
-  return Math.min(1e6 / cost.serverPerSpanUs, (CORES * 1e6) / (cost.serverPerSpanUs + cost.pgPerSpanUs));
+  const serverCores = Math.min(CORES, 1 + env.AGENTRACE_INGEST_THREADS);
+  return Math.min(
+    (serverCores * 1e6) / cost.serverPerSpanUs,
+    (CORES * 1e6) / (cost.serverPerSpanUs + cost.pgPerSpanUs),
+  );
 }
 
 /** The same for the COPY baseline: `connections` PostgreSQL sessions at most, on the machine's cores. */

@@ -6,7 +6,7 @@ const Port = z.coerce.number().int().min(0).max(65535);
 const Key = z.string().min(16, 'must be at least 16 characters');
 
 /** A core is left to the main thread (HTTP, writing, the query API); more than 4 rarely pays, as PostgreSQL needs cores too. */
-function defaultIngestThreads(): number {
+export function defaultIngestThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
