@@ -18,6 +18,8 @@ export interface NormalizerPoolOptions extends NormalizeWorkerSetup {
 }
 
 interface Job {
+  /** The body's size, counted in `pendingBytes` until the job ends. */
+  bytes: number;
   result: NormalizedRequest;
   resolve: (result: NormalizedRequest) => void;
   reject: (err: Error) => void;
@@ -57,8 +59,8 @@ export class NormalizerPool {
   }
 
   /**
-   * The body's spans as records, in order, with the invalid ones counted. Throws UndecodableError when the
-   * body is not an OTLP request in `encoding`.
+   * The body's spans as records, in order, with the invalid ones counted. Rejects with UndecodableError when
+   * the body is not an OTLP request in `encoding`; throws QueueFullError when too many bytes wait already.
    * @example const { records, rejected } = await pool.normalize({ tenantId, projectId }, body, 'protobuf');
    */
   normalize(
@@ -74,20 +76,8 @@ export class NormalizerPool {
     const jobId = this.nextJobId++;
     return new Promise((resolve, reject) => {
       this.pendingBytes += body.byteLength;
-      const settled = () => {
-        this.pendingBytes -= body.byteLength;
-      };
-      slot.jobs.set(jobId, {
-        result: { records: [], rejected: 0, reasons: [] },
-        resolve: (result) => {
-          settled();
-          resolve(result);
-        },
-        reject: (err) => {
-          settled();
-          reject(err);
-        },
-      });
+      const result: NormalizedRequest = { records: [], rejected: 0, reasons: [] };
+      slot.jobs.set(jobId, { bytes: body.byteLength, result, resolve, reject });
       const job: NormalizeJob = { jobId, ...principal, encoding, body };
       slot.worker.postMessage(job);
     });
@@ -123,8 +113,7 @@ export class NormalizerPool {
       loaded();
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
-      for (const job of slot.jobs.values()) job.reject(err);
-      slot.jobs.clear();
+      for (const jobId of [...slot.jobs.keys()]) this.end(slot, jobId).reject(err);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`normalize worker exited with code ${code}`)));
@@ -142,17 +131,22 @@ export class NormalizerPool {
       case 'done':
         job.result.rejected = reply.rejected;
         job.result.reasons = reply.reasons;
-        slot.jobs.delete(reply.jobId);
-        job.resolve(job.result);
+        this.end(slot, reply.jobId).resolve(job.result);
         return;
       case 'undecodable':
-        slot.jobs.delete(reply.jobId);
-        job.reject(new UndecodableError(reply.message));
+        this.end(slot, reply.jobId).reject(new UndecodableError(reply.message));
         return;
       case 'failed':
-        slot.jobs.delete(reply.jobId);
-        job.reject(new Error(`normalizing failed: ${reply.message}`));
+        this.end(slot, reply.jobId).reject(new Error(`normalizing failed: ${reply.message}`));
     }
+  }
+
+  /** Takes a job off its worker and its body off the pending bytes; the caller settles it. */
+  private end(slot: Slot, jobId: number): Job {
+    const job = slot.jobs.get(jobId)!;
+    slot.jobs.delete(jobId);
+    this.pendingBytes -= job.bytes;
+    return job;
   }
 }
 
