@@ -1,4 +1,4 @@
-import type { StepOutcome, StepRecord } from '@agentrace/store';
+import type { StepOutcome, WritableStep } from '@agentrace/store';
 
 export interface IngestQueueOptions {
   /** Spans waiting or being written, at most; beyond it `submit` refuses (the receiver answers 503). */
@@ -21,12 +21,12 @@ export class QueueFullError extends Error {
 }
 
 interface Pending {
-  records: StepRecord[];
+  records: WritableStep[];
   resolve: (outcomes: StepOutcome[]) => void;
   reject: (err: unknown) => void;
 }
 
-type WriteFn = (records: StepRecord[]) => Promise<StepOutcome[]>;
+type WriteFn = (records: WritableStep[]) => Promise<StepOutcome[]>;
 
 /**
  * A bounded queue in front of the batch writer. Requests that arrive while writers are busy are merged
@@ -59,7 +59,7 @@ export class IngestQueue {
   }
 
   /** Queues the records; resolves with their outcomes once committed. Throws QueueFullError when full. */
-  submit(records: StepRecord[]): Promise<StepOutcome[]> {
+  submit(records: WritableStep[]): Promise<StepOutcome[]> {
     if (records.length === 0) return Promise.resolve([]);
     if (this.queued > 0 && this.queued + records.length > this.options.maxQueuedSpans) {
       throw new QueueFullError(`ingest queue is full (${this.queued} spans queued)`);

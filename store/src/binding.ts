@@ -1,12 +1,12 @@
 import { evaluatePolicy, type GovernanceViolation, type PolicyDocument } from '@agentrace/schemas';
 import type { PoolClient } from './connection.ts';
-import type { StepRecord } from './ingest-types.ts';
+import type { StepFacts } from './ingest-types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A step of the batch that is stored now (not a re-delivery), with the id it gets. */
 export interface FreshStep {
-  record: StepRecord;
+  record: StepFacts;
   stepId: string;
 }
 
@@ -22,7 +22,7 @@ export interface FreshStep {
 export async function bindToolSteps(
   client: PoolClient,
   fresh: readonly FreshStep[],
-  tagsOf: (record: StepRecord) => Record<string, string>,
+  tagsOf: (record: StepFacts) => Record<string, string>,
 ): Promise<Map<number, GovernanceViolation>> {
   const violations = new Map<number, GovernanceViolation>();
   const tools = fresh.map((f, index) => ({ ...f, index })).filter((f) => f.record.type === 'tool');
@@ -90,7 +90,7 @@ async function useTokens(client: PoolClient, steps: Indexed[], violations: Map<n
 async function checkUngated(
   client: PoolClient,
   steps: Indexed[],
-  tagsOf: (record: StepRecord) => Record<string, string>,
+  tagsOf: (record: StepFacts) => Record<string, string>,
   violations: Map<number, GovernanceViolation>,
 ) {
   const projects = [

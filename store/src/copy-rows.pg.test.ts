@@ -12,16 +12,23 @@ afterAll(async () => {
 });
 
 describe('copyRows', () => {
-  it('copies every row in order across chunks, each line made from its row and index, escapes intact', async () => {
+  it('copies every row in order across chunks, each line made from its row and index (text, or text then bytes), escapes and UTF-8 intact', async () => {
     // Not a multiple of the chunk size: the last chunk is a short one.
     const rows = Array.from({ length: 601 }, (_, i) => ({
       n: i,
-      label: i % 100 === 7 ? `tab\there, newline\nthere, backslash \\ ${i}` : `row ${i}`,
+      label:
+        i % 100 === 7
+          ? `tab\there, newline\nthere, backslash \\ ${i}`
+          : i % 7 === 3
+            ? `ünïcödé 日本 🚀 ${i}`
+            : `row ${i}`,
     }));
     const stored = await inTransaction(db.pool, async (tx) => {
       await tx.query('CREATE TEMP TABLE copied (n int, idx int, label text) ON COMMIT DROP');
       await copyRows(tx, 'copied', ['n', 'idx', 'label'], rows, (row, index) =>
-        [copyNumber(row.n), copyNumber(index), copyText(row.label)].join('\t'),
+        index % 2 === 0
+          ? { text: [copyNumber(row.n), copyNumber(index), copyText(row.label)].join('\t') }
+          : { text: `${copyNumber(row.n)}\t`, bytes: Buffer.from(`${index}\t${copyText(row.label)}`) },
       );
       return (await tx.query<{ n: number; idx: number; label: string }>('SELECT n, idx, label FROM copied'))
         .rows;

@@ -32,7 +32,18 @@ export {
   streamRunSteps,
   streamRuns,
 } from './export-queries.ts';
-export type { InvocationRecord, RunHints, StepOutcome, StepRecord, ToolCallFacts } from './ingest-types.ts';
+export type {
+  InvocationRecord,
+  RenderedRows,
+  RenderedStep,
+  RunHints,
+  StepFacts,
+  StepOutcome,
+  StepRecord,
+  ToolCallFacts,
+  WritableStep,
+} from './ingest-types.ts';
+export { ByteArena } from './byte-arena.ts';
 export { noRunHints } from './ingest-types.ts';
 export { writeSteps } from './ingest-writer.ts';
 export { invocationConditions, listInvocations } from './invocation-queries.ts';
@@ -84,12 +95,12 @@ export {
   COPY_NULL,
   copyBool,
   copyBytea,
-  copyRows,
   copyNumber,
   copyText,
   copyTextArray,
   INVOCATION_COPY_COLUMNS,
   invocationCopyLine,
+  renderStep,
   STEP_COPY_COLUMNS,
   stepCopyLine,
 } from './copy-rows.ts';

@@ -1,4 +1,10 @@
-import type { GovernanceViolation, InvocationKind, RunStatus, StepStatus, StepType } from '@agentrace/schemas';
+import type {
+  GovernanceViolation,
+  InvocationKind,
+  RunStatus,
+  StepStatus,
+  StepType,
+} from '@agentrace/schemas';
 
 /** What a step says about its run; merged into the run row at ingest (see run-merge.ts). */
 export interface RunHints {
@@ -107,6 +113,47 @@ export interface ToolCallFacts {
   args: unknown;
   argsSha256: string;
 }
+
+/**
+ * A step's rows in COPY text format (copy-rows.ts), rendered where it was normalized, less the columns
+ * the writer settles under the run locks (its id, seq and governance violation); no trailing newline.
+ */
+export interface RenderedRows {
+  step: Buffer;
+  invocation: Buffer | null;
+}
+
+/** What the ingest writer reads of a step besides its rows: run identity, dedupe keys, run merge, governance. */
+export type StepFacts = Pick<
+  StepRecord,
+  | 'tenantId'
+  | 'projectId'
+  | 'runId'
+  | 'stepId'
+  | 'traceId'
+  | 'spanId'
+  | 'ts'
+  | 'endTs'
+  | 'durationMs'
+  | 'type'
+  | 'name'
+  | 'status'
+  | 'toolName'
+  | 'decisionTokenId'
+  | 'toolCall'
+  | 'run'
+> & { invocation: Pick<InvocationRecord, 'kind'> | null };
+
+/**
+ * A step whose rows are rendered already (by a normalize worker): the writer copies its bytes and never
+ * sees the payload, which is what makes it cheap to hand from thread to thread.
+ */
+export interface RenderedStep extends StepFacts {
+  rows: RenderedRows;
+}
+
+/** The ingest writer's input: a record it renders itself, or one rendered already. */
+export type WritableStep = StepRecord | RenderedStep;
 
 /** What became of one StepRecord. */
 export interface StepOutcome {

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ByteArena } from './byte-arena.ts';
+import { renderStep } from './copy-rows.ts';
 import { writeSteps } from './ingest-writer.ts';
 import { getRun } from './run-queries.ts';
 import { createTenant } from './tenancy.ts';
@@ -19,12 +21,17 @@ afterAll(async () => {
 
 const newRun = () => ({ ...ids, runId: randomUUID() });
 const seqsOf = async (runId: string) =>
-  (await db.pool.query<{ seq: number }>('SELECT seq FROM step WHERE run_id = $1 ORDER BY seq', [runId])).rows.map((r) => r.seq);
+  (
+    await db.pool.query<{ seq: number }>('SELECT seq FROM step WHERE run_id = $1 ORDER BY seq', [runId])
+  ).rows.map((r) => r.seq);
 
 describe('writeSteps', () => {
-  it('stores a re-delivered span once and answers with the first delivery\'s step id and seq', async () => {
+  it("stores a re-delivered span once and answers with the first delivery's step id and seq", async () => {
     const run = newRun();
-    const records = [stepRecord({ ...run, type: 'tool' }), stepRecord({ ...run, type: 'tool', status: 'error' })];
+    const records = [
+      stepRecord({ ...run, type: 'tool' }),
+      stepRecord({ ...run, type: 'tool', status: 'error' }),
+    ];
     const first = await writeSteps(db.pool, records);
     const before = await getRun(db.pool, ids.tenantId, run.runId);
     const second = await writeSteps(db.pool, records);
@@ -33,6 +40,51 @@ describe('writeSteps', () => {
     expect(await getRun(db.pool, ids.tenantId, run.runId)).toEqual(before);
     expect(before).toMatchObject({ step_count: 2, tool_count: 2, error_count: 1 });
     expect(await seqsOf(run.runId)).toEqual([1, 2]);
+  });
+
+  it('stores a step rendered by a worker (renderStep) exactly as the record it was rendered from', async () => {
+    const [plainRun, renderedRun] = [newRun(), newRun()];
+    const recordOf = (run: ReturnType<typeof newRun>, traceId: Buffer) =>
+      stepRecord({
+        ...run,
+        traceId,
+        type: 'tool',
+        name: 'search\tweb',
+        status: 'error',
+        errorMessage: 'line one\nline two \\ done',
+        payloadJson: '{"input":{"q":"ünïcödé 日本 🚀"}}',
+        resourceJson: '{"service.name":"planner"}',
+        invocation: { kind: 'tool', target: 'search', success: false, errorType: 'timeout' },
+        run: { isRoot: true, name: 'rendered' },
+      });
+    const traceId = randomBytes(16);
+    const arena = new ByteArena(64);
+    await writeSteps(db.pool, [recordOf(plainRun, traceId)]);
+    await writeSteps(db.pool, [renderStep(recordOf(renderedRun, randomBytes(16)), arena)]);
+    const stored = async (runId: string) => {
+      const { rows } = await db.pool.query(
+        `SELECT s.seq, s.type, s.name, s.status, s.error_message, s.payload, s.payload_hash, s.resource,
+                s.ts, s.end_ts, i.kind, i.target, i.success, i.error_type, i.step_id = s.id AS linked
+         FROM step s JOIN invocation i ON i.step_id = s.id AND i.tenant_id = s.tenant_id WHERE s.run_id = $1`,
+        [runId],
+      );
+      return rows;
+    };
+    const plain = await stored(plainRun.runId);
+    expect(plain).toHaveLength(1);
+    expect(plain[0]).toMatchObject({
+      name: 'search\tweb',
+      payload: { input: { q: 'ünïcödé 日本 🚀' } },
+      linked: true,
+    });
+    expect(await stored(renderedRun.runId)).toEqual(plain);
+    expect(await getRun(db.pool, ids.tenantId, renderedRun.runId)).toMatchObject({
+      name: 'rendered',
+      status: 'failed',
+      step_count: 1,
+      tool_count: 1,
+      error_count: 1,
+    });
   });
 
   it('stores a span repeated inside one batch once', async () => {
@@ -51,7 +103,9 @@ describe('writeSteps', () => {
       Array.from({ length: 40 }, (_, i) => stepRecord({ ...(i % 2 ? run : other), traceId })),
     );
     // Every batch is sent twice, concurrently, in different orders of runs.
-    const results = await Promise.all([...batches, ...batches.map((b) => [...b].reverse())].map((b) => writeSteps(db.pool, b)));
+    const results = await Promise.all(
+      [...batches, ...batches.map((b) => [...b].reverse())].map((b) => writeSteps(db.pool, b)),
+    );
     const accepted = results.flat().filter((o) => !o.duplicate);
     expect(accepted).toHaveLength(12 * 40);
     expect(await seqsOf(run.runId)).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
@@ -72,13 +126,22 @@ describe('writeSteps', () => {
           parentSpanId,
           type: 'llm',
           model: 'gpt-4o',
-          invocation: { kind: 'model', target: 'gpt-4o', model: 'gpt-4o', inputTokens: tokens, outputTokens: tokens / 10, costUsd: cost },
+          invocation: {
+            kind: 'model',
+            target: 'gpt-4o',
+            model: 'gpt-4o',
+            inputTokens: tokens,
+            outputTokens: tokens / 10,
+            costUsd: cost,
+          },
         });
       const parentSpan = randomBytes(8);
       const parent = model(parentSpan, null, 1000, 0.5);
       const child = model(randomBytes(8), parentSpan, 1000, 0.5);
       const sibling = model(randomBytes(8), parentSpan, 200, 0.25);
-      for (const batch of order === 'parent first' ? [[parent], [child], [sibling]] : [[child], [sibling], [parent]]) {
+      for (const batch of order === 'parent first'
+        ? [[parent], [child], [sibling]]
+        : [[child], [sibling], [parent]]) {
         await writeSteps(db.pool, batch);
       }
       expect(await getRun(db.pool, ids.tenantId, run.runId)).toMatchObject({
@@ -93,16 +156,37 @@ describe('writeSteps', () => {
   it('leaves cost null, not zero, when no model call of the run is priced', async () => {
     const run = newRun();
     await writeSteps(db.pool, [
-      stepRecord({ ...run, type: 'llm', invocation: { kind: 'model', target: 'mystery-model', model: 'mystery-model', inputTokens: 10, outputTokens: 5, costUsd: null } }),
+      stepRecord({
+        ...run,
+        type: 'llm',
+        invocation: {
+          kind: 'model',
+          target: 'mystery-model',
+          model: 'mystery-model',
+          inputTokens: 10,
+          outputTokens: 5,
+          costUsd: null,
+        },
+      }),
     ]);
-    expect(await getRun(db.pool, ids.tenantId, run.runId)).toMatchObject({ input_tokens: 10, cost_usd: null });
+    expect(await getRun(db.pool, ids.tenantId, run.runId)).toMatchObject({
+      input_tokens: 10,
+      cost_usd: null,
+    });
   });
 
   it('keeps tenants apart even when they name the same explicit run id', async () => {
     const other = await createTenant(db.pool, 'other');
     const runId = randomUUID();
     await writeSteps(db.pool, [stepRecord({ ...ids, runId, run: { isRoot: true, name: 'mine' } })]);
-    await writeSteps(db.pool, [stepRecord({ tenantId: other.tenantId, projectId: other.projectId, runId, run: { isRoot: true, name: 'theirs' } })]);
+    await writeSteps(db.pool, [
+      stepRecord({
+        tenantId: other.tenantId,
+        projectId: other.projectId,
+        runId,
+        run: { isRoot: true, name: 'theirs' },
+      }),
+    ]);
     expect((await getRun(db.pool, ids.tenantId, runId))?.name).toBe('mine');
     expect((await getRun(db.pool, other.tenantId, runId))?.name).toBe('theirs');
   });

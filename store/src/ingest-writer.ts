@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { bindToolSteps, countViolations } from './binding.ts';
-import type { StepOutcome, StepRecord } from './ingest-types.ts';
-import { copyRows, INVOCATION_COPY_COLUMNS, invocationCopyLine, STEP_COPY_COLUMNS, stepCopyLine } from './copy-rows.ts';
+import type { StepFacts, StepOutcome, WritableStep } from './ingest-types.ts';
+import { copyInvocationRows, copyStepRows } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
@@ -18,7 +18,7 @@ const MAX_ATTEMPTS = 4;
  * steps and invocations, and folds the new steps into the runs' aggregates. Resolves once committed.
  * @example const outcomes = await writeSteps(pool, records); // outcomes[i] belongs to records[i]
  */
-export async function writeSteps(pool: Pool, records: readonly StepRecord[]): Promise<StepOutcome[]> {
+export async function writeSteps(pool: Pool, records: readonly WritableStep[]): Promise<StepOutcome[]> {
   if (records.length === 0) return [];
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
@@ -42,13 +42,16 @@ const spanKey = (tenantId: string, traceId: Buffer | null, spanId: Buffer) =>
   `${tenantId}/span/${traceId?.toString('hex')}/${spanId.toString('hex')}`;
 const stepIdKey = (tenantId: string, stepId: string) => `${tenantId}/step/${stepId}`;
 /** What identifies a re-delivery of `record`: its span, else its client step id; null when nothing does. */
-const dedupeKey = (r: StepRecord) =>
+const dedupeKey = (r: StepFacts) =>
   r.spanId ? spanKey(r.tenantId, r.traceId, r.spanId) : r.stepId ? stepIdKey(r.tenantId, r.stepId) : null;
 
 type StoredStep = { stepId: string; runId: string; seq: number };
 
-async function writeInTransaction(client: PoolClient, records: readonly StepRecord[]): Promise<StepOutcome[]> {
-  const firstOfRun = new Map<string, StepRecord>();
+async function writeInTransaction(
+  client: PoolClient,
+  records: readonly WritableStep[],
+): Promise<StepOutcome[]> {
+  const firstOfRun = new Map<string, WritableStep>();
   for (const r of records) {
     const key = runKey(r.tenantId, r.runId);
     if (!firstOfRun.has(key)) firstOfRun.set(key, r);
@@ -62,8 +65,8 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   const stored = await findStoredSteps(client, records);
 
   const outcomes: StepOutcome[] = new Array(records.length);
-  const fresh: { record: StepRecord; stepId: string; seq: number; outcome: StepOutcome }[] = [];
-  const freshByRun = new Map<string, StepRecord[]>();
+  const fresh: { record: WritableStep; stepId: string; seq: number; outcome: StepOutcome }[] = [];
+  const freshByRun = new Map<string, WritableStep[]>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const key = dedupeKey(record);
@@ -74,7 +77,12 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
     }
     const rk = runKey(record.tenantId, record.runId);
     const state = states.get(rk)!;
-    const outcome = { stepId: record.stepId ?? randomUUID(), runId: record.runId, seq: state.nextSeq++, duplicate: false };
+    const outcome = {
+      stepId: record.stepId ?? randomUUID(),
+      runId: record.runId,
+      seq: state.nextSeq++,
+      duplicate: false,
+    };
     outcomes[i] = outcome;
     // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
     if (key) stored.set(key, outcome);
@@ -93,31 +101,33 @@ async function writeInTransaction(client: PoolClient, records: readonly StepReco
   for (const [i, violation] of violations) fresh[i]!.outcome.governanceViolation = violation;
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
-  await copyRows(client, 'step', STEP_COPY_COLUMNS, fresh, (f, i) =>
-    stepCopyLine(f.record, f.stepId, f.seq, violations.get(i) ?? null),
-  );
-  await copyRows(
-    client,
-    'invocation',
-    INVOCATION_COPY_COLUMNS,
-    fresh.filter((f) => f.record.invocation),
-    (f) => invocationCopyLine(f.record, f.stepId),
-  );
+  const settled = fresh.map((f, i) => ({
+    record: f.record,
+    stepId: f.stepId,
+    seq: f.seq,
+    violation: violations.get(i) ?? null,
+  }));
+  await copyStepRows(client, settled);
+  await copyInvocationRows(client, settled);
   await updateRuns(client, runs, states, freshByRun);
   await countViolations(client, fresh, violations);
   const usageRuns = runs.filter((r) =>
-    freshByRun.get(runKey(r.tenantId, r.runId))?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
+    freshByRun
+      .get(runKey(r.tenantId, r.runId))
+      ?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );
   if (usageRuns.length > 0) await rollUpRunUsage(client, usageRuns);
   // Last, so that the events' time is close to the commit that publishes them.
   await recordStreamEvents(client, [
     ...fresh.map((f) => streamEvent(f.record, 'step.created', f.stepId)),
-    ...runs.filter((r) => freshByRun.has(runKey(r.tenantId, r.runId))).map((r) => streamEvent(r, 'run.updated', r.runId)),
+    ...runs
+      .filter((r) => freshByRun.has(runKey(r.tenantId, r.runId)))
+      .map((r) => streamEvent(r, 'run.updated', r.runId)),
   ]);
   return outcomes;
 }
 
-const streamEvent = (r: StepRecord, type: NewStreamEvent['type'], objectId: string): NewStreamEvent => ({
+const streamEvent = (r: StepFacts, type: NewStreamEvent['type'], objectId: string): NewStreamEvent => ({
   tenantId: r.tenantId,
   projectId: r.projectId,
   runId: r.runId,
@@ -126,7 +136,7 @@ const streamEvent = (r: StepRecord, type: NewStreamEvent['type'], objectId: stri
   objectId,
 });
 
-async function insertPlaceholderRuns(client: PoolClient, runs: StepRecord[]): Promise<void> {
+async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Promise<void> {
   await client.query(
     `INSERT INTO run (tenant_id, id, project_id, name, status, started_at, trace_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[])
@@ -165,7 +175,7 @@ interface RunRow {
   next_seq: number;
 }
 
-async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<string, RunState>> {
+async function lockRuns(client: PoolClient, runs: StepFacts[]): Promise<Map<string, RunState>> {
   const { rows } = await client.query<RunRow>(
     `SELECT tenant_id, id, name, status, ${TIMESTAMP_TEXT('started_at')} AS started_at,
             ${TIMESTAMP_TEXT('finished_at')} AS finished_at, duration_ms, has_root, declared, session_id, user_id,
@@ -199,17 +209,31 @@ async function lockRuns(client: PoolClient, runs: StepRecord[]): Promise<Map<str
 }
 
 /** The steps of `records` already stored, by dedupeKey. */
-async function findStoredSteps(client: PoolClient, records: readonly StepRecord[]): Promise<Map<string, StoredStep>> {
+async function findStoredSteps(
+  client: PoolClient,
+  records: readonly StepFacts[],
+): Promise<Map<string, StoredStep>> {
   const stored = new Map<string, StoredStep>();
   const withSpan = records.filter((r) => r.spanId);
   if (withSpan.length > 0) {
-    const { rows } = await client.query<{ tenant_id: string; trace_id: Buffer; span_id: Buffer; id: string; run_id: string; seq: number }>(
+    const { rows } = await client.query<{
+      tenant_id: string;
+      trace_id: Buffer;
+      span_id: Buffer;
+      id: string;
+      run_id: string;
+      seq: number;
+    }>(
       `SELECT tenant_id, trace_id, span_id, id, run_id, seq FROM step
        WHERE (tenant_id, trace_id, span_id) IN (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]))`,
       [withSpan.map((r) => r.tenantId), withSpan.map((r) => r.traceId), withSpan.map((r) => r.spanId)],
     );
     for (const row of rows) {
-      stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id), { stepId: row.id, runId: row.run_id, seq: row.seq });
+      stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id), {
+        stepId: row.id,
+        runId: row.run_id,
+        seq: row.seq,
+      });
     }
   }
   // Client step ids are unique per tenant (the step's primary key), whichever run holds them.
@@ -220,16 +244,17 @@ async function findStoredSteps(client: PoolClient, records: readonly StepRecord[
        WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
       [withStepId.map((r) => r.tenantId), withStepId.map((r) => r.stepId)],
     );
-    for (const row of rows) stored.set(stepIdKey(row.tenant_id, row.id), { stepId: row.id, runId: row.run_id, seq: row.seq });
+    for (const row of rows)
+      stored.set(stepIdKey(row.tenant_id, row.id), { stepId: row.id, runId: row.run_id, seq: row.seq });
   }
   return stored;
 }
 
 async function updateRuns(
   client: PoolClient,
-  runs: StepRecord[],
+  runs: StepFacts[],
   states: Map<string, RunState>,
-  freshByRun: Map<string, StepRecord[]>,
+  freshByRun: Map<string, StepFacts[]>,
 ): Promise<void> {
   const touched = runs
     .map((r) => {

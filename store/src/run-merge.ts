@@ -1,5 +1,5 @@
 import type { RunStatus } from '@agentrace/schemas';
-import type { StepRecord } from './ingest-types.ts';
+import type { StepFacts } from './ingest-types.ts';
 
 /** The mutable part of a run row, as the ingest writer reads it under the row lock. */
 export interface RunState {
@@ -26,7 +26,7 @@ export interface RunState {
  * Folds newly accepted steps (in seq order) into a run. Pure, so the run-level rules of API.md
  * ("running until the root arrives", error_count, tool_count...) are testable without a database.
  */
-export function mergeRun(run: RunState, steps: readonly StepRecord[]): RunState {
+export function mergeRun(run: RunState, steps: readonly StepFacts[]): RunState {
   const next: RunState = { ...run, tags: { ...run.tags } };
   for (const step of steps) {
     const hints = step.run;
@@ -54,7 +54,7 @@ export function mergeRun(run: RunState, steps: readonly StepRecord[]): RunState 
 }
 
 /** A run row for a run first seen through `step`; the root, when it comes, fills in the rest. */
-export function placeholderRun(step: StepRecord): RunState {
+export function placeholderRun(step: StepFacts): RunState {
   return {
     name: step.run.name ?? step.name,
     status: 'running',

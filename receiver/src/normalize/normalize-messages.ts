@@ -1,4 +1,4 @@
-import type { StepRecord } from '@agentrace/store';
+import type { RenderedStep } from '@agentrace/store';
 import type { RedactorRules } from '../redact/redactor.ts';
 
 /*
@@ -30,7 +30,7 @@ export interface NormalizeJob {
  */
 export type NormalizeReply =
   | { jobId: 0; kind: 'ready' }
-  | { jobId: number; kind: 'records'; records: StepRecord[] }
+  | { jobId: number; kind: 'records'; records: RenderedStep[] }
   | { jobId: number; kind: 'done'; rejected: number; reasons: string[] }
   | { jobId: number; kind: 'undecodable'; message: string }
   | { jobId: number; kind: 'failed'; message: string };

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { ByteArena, type RenderedStep, renderStep, type StepRecord } from '@agentrace/store';
 import Long from 'long';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueFullError } from '../ingest-queue.ts';
@@ -65,6 +66,19 @@ function bigBody(): Uint8Array {
   return ExportTraceServiceRequestType.encode(ExportTraceServiceRequestType.fromObject(request)).finish();
 }
 
+/** Steps with their rows as text and each invocation row's own id (random) masked, to compare. */
+const comparable = (steps: RenderedStep[]) =>
+  steps.map((s) => ({
+    ...s,
+    rows: {
+      step: s.rows.step.toString(),
+      invocation: s.rows.invocation?.toString().replace(/^([^\t]*)\t[^\t]*/, '$1\t<id>') ?? null,
+    },
+  }));
+/** What a worker should hand over for `records`, as `comparable` shows it. */
+const renderedOnThread = (records: StepRecord[]) =>
+  comparable(records.map((r) => renderStep(r, new ByteArena())));
+
 const pools: NormalizerPool[] = [];
 function newPool(options: { threads?: number; maxPendingBytes?: number } = {}): NormalizerPool {
   const pool = new NormalizerPool({
@@ -81,20 +95,22 @@ afterEach(async () => {
 });
 
 describe('NormalizerPool', () => {
-  it('gives what normalizing on the main thread gives: records in order with Buffer ids, rejections and reasons', async () => {
+  it('gives what normalizing and rendering on the main thread gives: steps in order with Buffer ids and rows, rejections and reasons', async () => {
     const body = bigBody();
     const onThread = normalizeRequest(ctx, decodeProtobuf(Buffer.from(body)));
     const inWorker = await newPool().normalize(principal, body, 'protobuf');
     expect(inWorker.records.length).toBe(1301 - 7);
     expect(inWorker.rejected).toBe(7);
     expect(inWorker.reasons).toEqual(onThread.reasons);
-    expect(inWorker.records).toEqual(onThread.records);
-    const root = inWorker.records.find((r) => r.parentSpanId === null)!;
-    expect(Buffer.isBuffer(root.traceId) && Buffer.isBuffer(root.spanId)).toBe(true);
+    expect(comparable(inWorker.records)).toEqual(renderedOnThread(onThread.records));
+    const root = inWorker.records.find((r) => r.run.isRoot)!;
+    expect([root.traceId, root.spanId, root.rows.step, root.rows.invocation].every(Buffer.isBuffer)).toBe(
+      true,
+    );
     expect(root.traceId!.toString('hex')).toBe(TRACE.toString('hex'));
     // Redacted in the worker with the rules it was given.
-    expect(inWorker.records[0]!.payloadJson).toContain('[REDACTED:denylist.key]');
-    expect(inWorker.records[0]!.payloadJson).not.toContain('hunter2');
+    expect(inWorker.records[0]!.rows.step.toString()).toContain('[REDACTED:denylist.key]');
+    expect(inWorker.records[0]!.rows.step.toString()).not.toContain('hunter2');
   });
 
   it('decodes OTLP/JSON bodies too', async () => {
@@ -118,7 +134,9 @@ describe('NormalizerPool', () => {
       ],
     });
     const result = await newPool().normalize(principal, Buffer.from(json), 'json');
-    expect(result.records).toEqual(normalizeRequest(ctx, decodeJson(json)).records);
+    expect(comparable(result.records)).toEqual(
+      renderedOnThread(normalizeRequest(ctx, decodeJson(json)).records),
+    );
     expect(result.records[0]!.name).toBe('root');
   });
 
@@ -165,7 +183,9 @@ describe('NormalizerPool', () => {
     const bodies = Array.from({ length: 6 }, () => bigBody());
     const results = await Promise.all(bodies.map((b) => pool.normalize(principal, b, 'protobuf')));
     results.forEach((result, i) => {
-      expect(result.records).toEqual(normalizeRequest(ctx, decodeProtobuf(Buffer.from(bodies[i]!))).records);
+      expect(comparable(result.records)).toEqual(
+        renderedOnThread(normalizeRequest(ctx, decodeProtobuf(Buffer.from(bodies[i]!))).records),
+      );
     });
   });
 });

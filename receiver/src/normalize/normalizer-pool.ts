@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { StepRecord } from '@agentrace/store';
+import type { RenderedStep } from '@agentrace/store';
 import { QueueFullError } from '../ingest-queue.ts';
 import { UndecodableError } from '../otlp/decoded.ts';
 import type {
@@ -8,7 +8,6 @@ import type {
   NormalizeReply,
   NormalizeWorkerSetup,
 } from './normalize-messages.ts';
-import type { NormalizedRequest } from './normalize-request.ts';
 
 export interface NormalizerPoolOptions extends NormalizeWorkerSetup {
   /** Worker threads. */
@@ -17,11 +16,18 @@ export interface NormalizerPoolOptions extends NormalizeWorkerSetup {
   maxPendingBytes: number;
 }
 
+/** A request's spans as the writer takes them, with the invalid ones counted. */
+export interface NormalizedBody {
+  records: RenderedStep[];
+  rejected: number;
+  reasons: string[];
+}
+
 interface Job {
   /** The body's size, counted in `pendingBytes` until the job ends. */
   bytes: number;
-  result: NormalizedRequest;
-  resolve: (result: NormalizedRequest) => void;
+  result: NormalizedBody;
+  resolve: (result: NormalizedBody) => void;
   reject: (err: Error) => void;
 }
 
@@ -67,7 +73,7 @@ export class NormalizerPool {
     principal: { tenantId: string; projectId: string },
     body: Uint8Array,
     encoding: BodyEncoding,
-  ): Promise<NormalizedRequest> {
+  ): Promise<NormalizedBody> {
     if (this.closed) return Promise.reject(new Error('normalizer pool is closed'));
     if (this.pendingBytes > 0 && this.pendingBytes + body.byteLength > this.options.maxPendingBytes) {
       throw new QueueFullError(`ingest is overloaded (${this.pendingBytes} bytes waiting to be normalized)`);
@@ -76,7 +82,7 @@ export class NormalizerPool {
     const jobId = this.nextJobId++;
     return new Promise((resolve, reject) => {
       this.pendingBytes += body.byteLength;
-      const result: NormalizedRequest = { records: [], rejected: 0, reasons: [] };
+      const result: NormalizedBody = { records: [], rejected: 0, reasons: [] };
       slot.jobs.set(jobId, { bytes: body.byteLength, result, resolve, reject });
       const job: NormalizeJob = { jobId, ...principal, encoding, body };
       slot.worker.postMessage(job);
@@ -150,12 +156,13 @@ export class NormalizerPool {
   }
 }
 
-/** Ids arrive as plain Uint8Arrays (structured clone drops the Buffer class): Buffers again, no copy. */
-function asBuffers(record: StepRecord): StepRecord {
-  const buffer = (id: Uint8Array | null) =>
-    id === null ? null : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
-  record.traceId = buffer(record.traceId);
-  record.spanId = buffer(record.spanId);
-  record.parentSpanId = buffer(record.parentSpanId);
-  return record;
+/** Ids and rows arrive as plain Uint8Arrays (structured clone drops the Buffer class): Buffers again, no copy. */
+function asBuffers(step: RenderedStep): RenderedStep {
+  const buffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const orNull = (bytes: Uint8Array | null) => (bytes === null ? null : buffer(bytes));
+  step.traceId = orNull(step.traceId);
+  step.spanId = orNull(step.spanId);
+  step.rows.step = buffer(step.rows.step);
+  step.rows.invocation = orNull(step.rows.invocation);
+  return step;
 }
