@@ -31,6 +31,7 @@ import {
   benchServerEnv,
   embeddedPostmasterPid,
   machineCpuSeconds,
+  mainThreadCpuSeconds,
   postgresCpuSeconds,
   processCpuSeconds,
   stallMicros,
@@ -122,6 +123,8 @@ async function serverMetrics(otlpUrl: string): Promise<Metrics> {
 interface CpuSnapshot {
   at: number;
   server: number | null;
+  /** The server's main thread: HTTP, the writer; the rest of its CPU is the normalize workers (and GC, zlib). */
+  serverMain: number | null;
   postgres: number | null;
   bench: number;
   machine: { busy: number; total: number };
@@ -133,6 +136,7 @@ async function cpuSnapshot(serverPid: number | null, postmasterPid: number | nul
   return {
     at: performance.now(),
     server: serverPid === null ? null : await processCpuSeconds(serverPid),
+    serverMain: serverPid === null ? null : await mainThreadCpuSeconds(serverPid),
     postgres: postmasterPid === null ? null : await postgresCpuSeconds(postmasterPid),
     bench: (usage.user + usage.system) / 1e6,
     machine: await machineCpuSeconds(),
@@ -161,6 +165,7 @@ function describeCpu(before: CpuSnapshot, after: CpuSnapshot, spans: number): Cp
   let known = after.bench - before.bench;
   if (after.server !== null && before.server !== null) {
     line('server process (node)', after.server - before.server, true);
+    line('  of which main thread', after.serverMain! - before.serverMain!, true);
     known += after.server - before.server;
   }
   const pg = after.postgres !== null && before.postgres !== null ? after.postgres - before.postgres : null;

@@ -121,8 +121,17 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 }
 
 /** CPU seconds (user + system) used so far by a process; with `reaped`, also by its waited-for children. */
-export async function processCpuSeconds(pid: number, reaped = false): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+export function processCpuSeconds(pid: number, reaped = false): Promise<number> {
+  return cpuSecondsOf(`/proc/${pid}/stat`, reaped);
+}
+
+/** CPU seconds used so far by a process's main thread (for Node, its event loop). */
+export function mainThreadCpuSeconds(pid: number): Promise<number> {
+  return cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`, false);
+}
+
+async function cpuSecondsOf(statFile: string, reaped: boolean): Promise<number> {
+  const stat = await readFile(statFile, 'utf8');
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = (n: number) => Number(fields[n - 3]);
