@@ -232,11 +232,12 @@ export function renderStep(r: StepRecord, arena: ByteArena): RenderedStep {
   return step;
 }
 
-const rowsOf = (r: WritableStep): RenderedRows => ('rows' in r ? r.rows : renderRows(r));
+/** A step's rows: as its worker rendered them, or rendered now. */
+export const rowsOf = (r: WritableStep): RenderedRows => ('rows' in r ? r.rows : renderRows(r));
 
-/** A fresh step with what the writer settled for it. */
+/** A fresh step's rows with what the writer settled for it. */
 export interface SettledStep {
-  record: WritableStep;
+  rows: RenderedRows;
   stepId: string;
   seq: number;
   violation: GovernanceViolation | null;
@@ -246,16 +247,15 @@ export interface SettledStep {
 export function copyStepRows(client: PoolClient, steps: readonly SettledStep[]): Promise<void> {
   return copyRows(client, 'step', STEP_COPY_COLUMNS, steps, (s) => ({
     text: stepPrefix(s.stepId, s.seq, s.violation),
-    bytes: rowsOf(s.record).step,
+    bytes: s.rows.step,
   }));
 }
 
 /** Writes the `invocation` rows of those of `steps` that make one. */
 export function copyInvocationRows(client: PoolClient, steps: readonly SettledStep[]): Promise<void> {
-  const rows = steps.flatMap((s) => {
-    const bytes = rowsOf(s.record).invocation;
-    return bytes ? [{ text: `${s.stepId}\t`, bytes }] : [];
-  });
+  const rows = steps.flatMap((s) =>
+    s.rows.invocation ? [{ text: `${s.stepId}\t`, bytes: s.rows.invocation }] : [],
+  );
   return copyRows(client, 'invocation', INVOCATION_COPY_COLUMNS, rows, (row) => row);
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { bindToolSteps, countViolations } from './binding.ts';
 import type { StepFacts, StepOutcome, WritableStep } from './ingest-types.ts';
-import { copyInvocationRows, copyStepRows } from './copy-rows.ts';
+import { copyInvocationRows, copyStepRows, rowsOf } from './copy-rows.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
@@ -102,7 +102,7 @@ async function writeInTransaction(
   // Seq, ids and duplicates are settled above under the run locks, so plain COPY is safe (and a stray
   // unique race aborts the transaction, which is retried whole).
   const settled = fresh.map((f, i) => ({
-    record: f.record,
+    rows: rowsOf(f.record),
     stepId: f.stepId,
     seq: f.seq,
     violation: violations.get(i) ?? null,

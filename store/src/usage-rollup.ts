@@ -25,24 +25,29 @@ export const IS_COUNTED_MODEL_CALL = (alias: string) =>
  * @example await rollUpRunUsage(client, [{ tenantId, runId }])
  */
 export async function rollUpRunUsage(db: Queryable, runs: readonly RunRef[]): Promise<void> {
+  // Driven by the run list, each run's totals a LATERAL aggregate over its own model calls: the planner
+  // then updates the runs through their primary key. Joined as one GROUP BY result instead, its row
+  // estimate made it hash-join against a scan of every run of the database, on every ingest batch.
+  // OFFSET 0 keeps `leaf` a column of the subquery, probed once per call, not once per aggregate using it.
   await db.query(
-    `WITH calls AS (
-       SELECT i.tenant_id, i.run_id, i.model, i.input_tokens, i.output_tokens, i.cost_usd,
-              ${IS_COUNTED_MODEL_CALL('i')} AS leaf
-       FROM invocation i
-       WHERE (i.tenant_id, i.run_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
-         AND i.kind IN ('model', 'embedding')
-     ), totals AS (
-       SELECT tenant_id, run_id,
-              coalesce(sum(input_tokens) FILTER (WHERE leaf), 0) AS input_tokens,
-              coalesce(sum(output_tokens) FILTER (WHERE leaf), 0) AS output_tokens,
-              sum(cost_usd) FILTER (WHERE leaf) AS cost_usd,
-              coalesce(array_agg(DISTINCT model ORDER BY model) FILTER (WHERE model IS NOT NULL), '{}') AS model_names
-       FROM calls GROUP BY tenant_id, run_id
-     )
-     UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
+    `UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
                       model_names = t.model_names, updated_at = clock_timestamp()
-     FROM totals t WHERE r.tenant_id = t.tenant_id AND r.id = t.run_id`,
+     FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, run_id)
+     CROSS JOIN LATERAL (
+       SELECT coalesce(sum(c.input_tokens) FILTER (WHERE c.leaf), 0) AS input_tokens,
+              coalesce(sum(c.output_tokens) FILTER (WHERE c.leaf), 0) AS output_tokens,
+              sum(c.cost_usd) FILTER (WHERE c.leaf) AS cost_usd,
+              coalesce(array_agg(DISTINCT c.model ORDER BY c.model) FILTER (WHERE c.model IS NOT NULL), '{}') AS model_names
+       FROM (
+         SELECT i.model, i.input_tokens, i.output_tokens, i.cost_usd, ${IS_COUNTED_MODEL_CALL('i')} AS leaf
+         FROM invocation i
+         WHERE i.tenant_id = k.tenant_id AND i.run_id = k.run_id AND i.kind IN ('model', 'embedding')
+         OFFSET 0
+       ) c
+       -- A run without model calls keeps its totals, as it did before this roll-up.
+       HAVING count(*) > 0
+     ) t
+     WHERE r.tenant_id = k.tenant_id AND r.id = k.run_id`,
     [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
   );
 }
