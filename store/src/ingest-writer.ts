@@ -11,6 +11,8 @@ import { rollUpRunUsage } from './usage-rollup.ts';
 // Deadlocks (40P01) and a unique race on a span claimed under another run's lock (23505) are retried whole.
 const RETRYABLE_SQLSTATES = new Set(['40P01', '23505', '40001']);
 const MAX_ATTEMPTS = 4;
+// The writer's statements are named: each connection prepares them once, and after a few batches
+// PostgreSQL keeps a generic plan instead of planning them again for every batch (milliseconds a batch).
 
 /**
  * Writes a batch of steps in one transaction: creates missing runs, locks the touched runs in a fixed
@@ -137,12 +139,13 @@ const streamEvent = (r: StepFacts, type: NewStreamEvent['type'], objectId: strin
 });
 
 async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Promise<void> {
-  await client.query(
-    `INSERT INTO run (tenant_id, id, project_id, name, status, started_at, trace_id)
+  await client.query({
+    name: 'ingest-insert-runs',
+    text: `INSERT INTO run (tenant_id, id, project_id, name, status, started_at, trace_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[])
      ORDER BY 1, 2
      ON CONFLICT (tenant_id, id) DO NOTHING`,
-    [
+    values: [
       runs.map((r) => r.tenantId),
       runs.map((r) => r.runId),
       runs.map((r) => r.projectId),
@@ -151,7 +154,7 @@ async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Pro
       runs.map((r) => r.ts),
       runs.map((r) => r.traceId),
     ],
-  );
+  });
 }
 
 interface RunRow {
@@ -176,14 +179,15 @@ interface RunRow {
 }
 
 async function lockRuns(client: PoolClient, runs: StepFacts[]): Promise<Map<string, RunState>> {
-  const { rows } = await client.query<RunRow>(
-    `SELECT tenant_id, id, name, status, ${TIMESTAMP_TEXT('started_at')} AS started_at,
+  const { rows } = await client.query<RunRow>({
+    name: 'ingest-lock-runs',
+    text: `SELECT tenant_id, id, name, status, ${TIMESTAMP_TEXT('started_at')} AS started_at,
             ${TIMESTAMP_TEXT('finished_at')} AS finished_at, duration_ms, has_root, declared, session_id, user_id,
             agent_name, parent_run_id, tags, step_count, tool_count, error_count, next_seq
      FROM run WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
      ORDER BY tenant_id, id FOR UPDATE`,
-    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
-  );
+    values: [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
+  });
   const states = new Map<string, RunState>();
   for (const row of rows) {
     states.set(runKey(row.tenant_id, row.id), {
@@ -223,11 +227,16 @@ async function findStoredSteps(
       id: string;
       run_id: string;
       seq: number;
-    }>(
-      `SELECT tenant_id, trace_id, span_id, id, run_id, seq FROM step
+    }>({
+      name: 'ingest-stored-spans',
+      text: `SELECT tenant_id, trace_id, span_id, id, run_id, seq FROM step
        WHERE (tenant_id, trace_id, span_id) IN (SELECT * FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]))`,
-      [withSpan.map((r) => r.tenantId), withSpan.map((r) => r.traceId), withSpan.map((r) => r.spanId)],
-    );
+      values: [
+        withSpan.map((r) => r.tenantId),
+        withSpan.map((r) => r.traceId),
+        withSpan.map((r) => r.spanId),
+      ],
+    });
     for (const row of rows) {
       stored.set(spanKey(row.tenant_id, row.trace_id, row.span_id), {
         stepId: row.id,
@@ -239,11 +248,12 @@ async function findStoredSteps(
   // Client step ids are unique per tenant (the step's primary key), whichever run holds them.
   const withStepId = records.filter((r) => !r.spanId && r.stepId);
   if (withStepId.length > 0) {
-    const { rows } = await client.query<{ tenant_id: string; id: string; run_id: string; seq: number }>(
-      `SELECT tenant_id, id, run_id, seq FROM step
+    const { rows } = await client.query<{ tenant_id: string; id: string; run_id: string; seq: number }>({
+      name: 'ingest-stored-step-ids',
+      text: `SELECT tenant_id, id, run_id, seq FROM step
        WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
-      [withStepId.map((r) => r.tenantId), withStepId.map((r) => r.stepId)],
-    );
+      values: [withStepId.map((r) => r.tenantId), withStepId.map((r) => r.stepId)],
+    });
     for (const row of rows)
       stored.set(stepIdKey(row.tenant_id, row.id), { stepId: row.id, runId: row.run_id, seq: row.seq });
   }
@@ -264,8 +274,9 @@ async function updateRuns(
     })
     .filter((x) => x !== null);
   const col = <T>(f: (x: (typeof touched)[number]) => T) => touched.map(f);
-  await client.query(
-    `UPDATE run r SET name = d.name, status = d.status, started_at = d.started_at, finished_at = d.finished_at,
+  await client.query({
+    name: 'ingest-update-runs',
+    text: `UPDATE run r SET name = d.name, status = d.status, started_at = d.started_at, finished_at = d.finished_at,
        duration_ms = d.duration_ms, has_root = d.has_root, session_id = d.session_id, user_id = d.user_id,
        agent_name = d.agent_name, parent_run_id = d.parent_run_id, tags = d.tags, step_count = d.step_count,
        tool_count = d.tool_count, error_count = d.error_count, next_seq = d.next_seq, updated_at = clock_timestamp()
@@ -275,7 +286,7 @@ async function updateRuns(
        AS d(tenant_id, id, name, status, started_at, finished_at, duration_ms, has_root, session_id, user_id,
             agent_name, parent_run_id, tags, step_count, tool_count, error_count, next_seq)
      WHERE r.tenant_id = d.tenant_id AND r.id = d.id`,
-    [
+    values: [
       col((x) => x.r.tenantId),
       col((x) => x.r.runId),
       col((x) => x.state.name),
@@ -294,5 +305,5 @@ async function updateRuns(
       col((x) => x.state.errorCount),
       col((x) => x.state.nextSeq),
     ],
-  );
+  });
 }

@@ -52,7 +52,10 @@ export interface StreamEvent {
 }
 
 /** The transaction's commit record, numbered at its commit (see migration 009); once per transaction. */
-const COMMIT_RECORD = `INSERT INTO stream_commit DEFAULT VALUES ON CONFLICT (xid) DO NOTHING`;
+const COMMIT_RECORD = {
+  name: 'stream-commit-record',
+  text: 'INSERT INTO stream_commit DEFAULT VALUES ON CONFLICT (xid) DO NOTHING',
+};
 
 /**
  * Records events in the caller's transaction, and asks for a wake-up of the stream's readers at its
@@ -62,14 +65,15 @@ const COMMIT_RECORD = `INSERT INTO stream_commit DEFAULT VALUES ON CONFLICT (xid
 export async function recordStreamEvents(db: Queryable, events: readonly NewStreamEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db.query(COMMIT_RECORD);
-  await db.query(
-    `WITH e AS (
+  await db.query({
+    name: 'stream-record-events',
+    text: `WITH e AS (
        INSERT INTO stream_event (tenant_id, project_id, run_id, trace_id, type, object_id)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bytea[], $5::text[], $6::uuid[])
        RETURNING 1
      )
      SELECT pg_notify('${STREAM_CHANNEL}', '') FROM (SELECT 1 FROM e LIMIT 1) AS any_event`,
-    [
+    values: [
       events.map((e) => e.tenantId),
       events.map((e) => e.projectId),
       events.map((e) => e.runId),
@@ -77,7 +81,7 @@ export async function recordStreamEvents(db: Queryable, events: readonly NewStre
       events.map((e) => e.type),
       events.map((e) => e.objectId),
     ],
-  );
+  });
 }
 
 /**

@@ -29,8 +29,9 @@ export async function rollUpRunUsage(db: Queryable, runs: readonly RunRef[]): Pr
   // then updates the runs through their primary key. Joined as one GROUP BY result instead, its row
   // estimate made it hash-join against a scan of every run of the database, on every ingest batch.
   // OFFSET 0 keeps `leaf` a column of the subquery, probed once per call, not once per aggregate using it.
-  await db.query(
-    `UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
+  await db.query({
+    name: 'usage-rollup',
+    text: `UPDATE run r SET input_tokens = t.input_tokens, output_tokens = t.output_tokens, cost_usd = t.cost_usd,
                       model_names = t.model_names, updated_at = clock_timestamp()
      FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, run_id)
      CROSS JOIN LATERAL (
@@ -48,6 +49,6 @@ export async function rollUpRunUsage(db: Queryable, runs: readonly RunRef[]): Pr
        HAVING count(*) > 0
      ) t
      WHERE r.tenant_id = k.tenant_id AND r.id = k.run_id`,
-    [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
-  );
+    values: [runs.map((r) => r.tenantId), runs.map((r) => r.runId)],
+  });
 }
