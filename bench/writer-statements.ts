@@ -49,9 +49,11 @@ function statementName(sql: string): string {
   const verb = flat.split(' ')[0]!.toUpperCase();
   const table = /(?:INSERT INTO|UPDATE|FROM)\s+(\w+)/i.exec(flat)?.[1] ?? '?';
   const forUpdate = /FOR UPDATE/i.test(flat) ? ' FOR UPDATE' : '';
-  return verb === 'WITH'
-    ? `WITH … UPDATE ${/UPDATE (\w+)/i.exec(flat)?.[1] ?? '?'} (usage roll-up)`
-    : `${verb} ${table}${forUpdate}`;
+  if (verb === 'WITH') {
+    const write = /(INSERT INTO|UPDATE) (\w+)/i.exec(flat);
+    return `WITH … ${write?.[1]!.split(' ')[0]!.toUpperCase() ?? '?'} ${write?.[2] ?? '?'}`;
+  }
+  return `${verb} ${table}${forUpdate}`;
 }
 
 /** A pool whose clients time each statement. */
@@ -74,9 +76,12 @@ function timingPool(pool: Pool): Pool {
         stream.once('finish', () => record('COPY (chunks)', t0, t1));
         return stream;
       }
-      const name = statementName(
-        typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text),
-      );
+      // A named (prepared) statement by its name, which tells apart two UPDATEs of one table.
+      const config = args[0] as string | { text?: string; name?: string };
+      const name =
+        typeof config === 'string'
+          ? statementName(config)
+          : (config.name ?? statementName(String(config.text)));
       const pending = query(...args);
       const t1 = performance.now();
       return pending.finally(() => record(name, t0, t1));
