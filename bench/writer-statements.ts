@@ -50,8 +50,8 @@ function statementName(sql: string): string {
   const table = /(?:INSERT INTO|UPDATE|FROM)\s+(\w+)/i.exec(flat)?.[1] ?? '?';
   const forUpdate = /FOR UPDATE/i.test(flat) ? ' FOR UPDATE' : '';
   if (verb === 'WITH') {
-    const write = /(INSERT INTO|UPDATE) (\w+)/i.exec(flat);
-    return `WITH … ${write?.[1]!.split(' ')[0]!.toUpperCase() ?? '?'} ${write?.[2] ?? '?'}`;
+    const write = /(INSERT|UPDATE)(?: INTO)? (\w+)/i.exec(flat);
+    return write ? `WITH … ${write[1]!.toUpperCase()} ${write[2]}` : 'WITH …';
   }
   return `${verb} ${table}${forUpdate}`;
 }
