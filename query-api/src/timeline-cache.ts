@@ -6,13 +6,13 @@
  * several API processes stay correct without talking to each other.
  */
 export class TimelineCache {
-  private readonly entries = new Map<string, { version: string; json: string }>();
+  private readonly entries = new Map<string, { version: string; json: Buffer }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** The timeline rendered for exactly this version of the run, if it is still held. */
-  get(tenantId: string, runId: string, version: string): string | undefined {
+  get(tenantId: string, runId: string, version: string): Buffer | undefined {
     const key = `${tenantId}/${runId}`;
     const entry = this.entries.get(key);
     if (!entry || entry.version !== version) return undefined;
@@ -21,14 +21,17 @@ export class TimelineCache {
     return entry.json;
   }
 
-  /** Holds `json` as the timeline of this version of the run (replacing an older one) and returns it. */
-  set(tenantId: string, runId: string, version: string, json: string): string {
+  /**
+   * Holds `json` as the timeline of this version of the run (replacing an older one) and returns it. Held as
+   * the UTF-8 bytes sent, so that an answer from the cache is not encoded again (megabytes per request).
+   */
+  set(tenantId: string, runId: string, version: string, json: Buffer): Buffer {
     const key = `${tenantId}/${runId}`;
     this.drop(key);
     // A timeline larger than the whole cache would only evict everything else.
-    if (json.length > this.maxBytes) return json;
+    if (json.byteLength > this.maxBytes) return json;
     this.entries.set(key, { version, json });
-    this.bytes += json.length;
+    this.bytes += json.byteLength;
     for (const oldest of this.entries.keys()) {
       if (this.bytes <= this.maxBytes) break;
       this.drop(oldest);
@@ -36,7 +39,7 @@ export class TimelineCache {
     return json;
   }
 
-  /** Bytes of rendered JSON held (UTF-16 code units, close enough for a memory bound). */
+  /** Bytes of rendered JSON held. */
   get size(): number {
     return this.bytes;
   }
@@ -44,7 +47,7 @@ export class TimelineCache {
   private drop(key: string) {
     const entry = this.entries.get(key);
     if (!entry) return;
-    this.bytes -= entry.json.length;
+    this.bytes -= entry.json.byteLength;
     this.entries.delete(key);
   }
 }

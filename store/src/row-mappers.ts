@@ -60,13 +60,21 @@ export function toRun(row: RunRow): Run {
   };
 }
 
-/** Step columns; `p` is the parent step joined on (tenant, trace, parent span). */
-export const STEP_COLUMNS = `s.id, s.run_id, s.seq, coalesce(s.parent_step_id, p.id) AS parent_step_id,
-  ${TIMESTAMP_TEXT('s.ts')} AS ts, ${TIMESTAMP_TEXT('s.end_ts')} AS end_ts, s.duration_ms, s.type, s.name,
-  s.status, s.schema_version, s.error_type, s.error_message, s.error_stack, s.model, s.request_model,
-  s.provider, s.tool_name, s.agent_name, s.input_tokens, s.output_tokens, s.cost_usd, s.payload,
+/** Every step column but its parent step, which the two forms below settle differently. */
+const STEP_OWN_COLUMNS = `s.id, s.run_id, s.seq, ${TIMESTAMP_TEXT('s.ts')} AS ts, ${TIMESTAMP_TEXT('s.end_ts')} AS end_ts,
+  s.duration_ms, s.type, s.name, s.status, s.schema_version, s.error_type, s.error_message, s.error_stack, s.model,
+  s.request_model, s.provider, s.tool_name, s.agent_name, s.input_tokens, s.output_tokens, s.cost_usd, s.payload,
   s.payload_hash, s.redaction_meta, encode(s.trace_id, 'hex') AS trace_id, encode(s.span_id, 'hex') AS span_id,
   s.decision_token_id, s.governance_violation`;
+
+/** Step columns; `p` is the parent step joined on (tenant, trace, parent span). */
+export const STEP_COLUMNS = `coalesce(s.parent_step_id, p.id) AS parent_step_id, ${STEP_OWN_COLUMNS}`;
+
+/**
+ * Step columns without the parent join, for reads of a whole run: its parents are resolved from the run's
+ * own rows (`resolveParents`), the stored parent span standing in for the join.
+ */
+export const RUN_STEP_COLUMNS = `s.parent_step_id, encode(s.parent_span_id, 'hex') AS parent_span_id, ${STEP_OWN_COLUMNS}`;
 
 export const STEP_PARENT_JOIN = `LEFT JOIN step p ON p.tenant_id = s.tenant_id AND p.trace_id = s.trace_id
   AND p.span_id = s.parent_span_id`;
@@ -103,15 +111,23 @@ export interface StepRow {
   governance_violation: Step['governance_violation'];
 }
 
+/** A step row read by `RUN_STEP_COLUMNS`: its parent span (hex) beside the parent step it was given. */
+export type RunStepRow = StepRow & { parent_span_id: string | null };
+
 /** A step row whose jsonb columns are left as the text PostgreSQL sent (see `RAW_JSONB`). */
-export type RawJsonStepRow = Omit<StepRow, 'payload' | 'redaction_meta'> & { payload: string; redaction_meta: string };
+export type RawJsonStepRow = Omit<StepRow, 'payload' | 'redaction_meta'> & {
+  payload: string;
+  redaction_meta: string;
+};
 
 export function toStep(row: StepRow): Step {
   return { ...toStepFields(row), payload: row.payload, redaction_meta: row.redaction_meta };
 }
 
 /** Every field of a step but its two jsonb documents, which callers either parse or pass through as text. */
-export function toStepFields(row: Omit<StepRow, 'payload' | 'redaction_meta'>): Omit<Step, 'payload' | 'redaction_meta'> {
+export function toStepFields(
+  row: Omit<StepRow, 'payload' | 'redaction_meta'>,
+): Omit<Step, 'payload' | 'redaction_meta'> {
   const failed = row.status === 'error' || row.error_type !== null;
   return {
     step_id: row.id,

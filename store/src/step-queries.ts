@@ -3,6 +3,8 @@ import { type Queryable, RAW_JSONB } from './connection.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   type RawJsonStepRow,
+  RUN_STEP_COLUMNS,
+  type RunStepRow,
   STEP_COLUMNS,
   STEP_PARENT_JOIN,
   type StepRow,
@@ -12,6 +14,7 @@ import {
 import type { Page } from './run-queries.ts';
 import { getRun } from './run-queries.ts';
 import { Conditions } from './sql-builder.ts';
+import { resolveParents } from './step-parents.ts';
 
 /** Decodes a steps cursor (the last seq seen), or null when it is not one of ours. */
 export function decodeSeqCursor(cursor: string): number | null {
@@ -48,8 +51,8 @@ export async function listSteps(
   };
 }
 
-/** Every step of a run, in seq order. */
-const RUN_STEPS_SQL = `SELECT ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`;
+/** Every step of a run, in seq order, with parents still to resolve (`resolveParents`). */
+const RUN_STEPS_SQL = `SELECT ${RUN_STEP_COLUMNS} FROM step s WHERE s.tenant_id = $1 AND s.run_id = $2 ORDER BY s.seq`;
 
 /**
  * The run and its steps as a tree in time order (seq breaks ties), each with its depth, its start offset
@@ -69,11 +72,12 @@ export async function getTimelineJson(
 ): Promise<string | null> {
   const run = await getRun(pool, tenantId, runId);
   if (!run) return null;
-  const { rows } = await pool.query<RawJsonStepRow>({
+  const { rows } = await pool.query<RawJsonStepRow & Pick<RunStepRow, 'parent_span_id'>>({
     text: RUN_STEPS_SQL,
     values: [tenantId, runId],
     types: RAW_JSONB,
   });
+  await resolveParents(pool, tenantId, rows);
   const runStart = microsOf(run.started_at);
   const indexById = new Map(rows.map((row, i) => [row.id, i]));
   const parentIndex = rows.map((row) =>
@@ -111,7 +115,8 @@ export async function getRunWithSteps(
 }
 
 async function runStepRows(pool: Queryable, tenantId: string, runId: string): Promise<StepRow[]> {
-  const { rows } = await pool.query<StepRow>(RUN_STEPS_SQL, [tenantId, runId]);
+  const { rows } = await pool.query<RunStepRow>(RUN_STEPS_SQL, [tenantId, runId]);
+  await resolveParents(pool, tenantId, rows);
   return rows;
 }
 

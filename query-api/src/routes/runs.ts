@@ -62,7 +62,7 @@ export function runsRouter(pool: Pool, timelines: TimelineCache): Router {
       const cached = timelines.get(tenantId, runId, version);
       if (cached !== undefined) return cached;
       const json = await getTimelineJson(db, tenantId, runId);
-      return json === null ? null : timelines.set(tenantId, runId, version, json);
+      return json === null ? null : timelines.set(tenantId, runId, version, Buffer.from(json));
     });
     if (timeline === null) throw notFound('run');
     res.type('application/json').send(timeline);
