@@ -16,9 +16,11 @@ const spanKey = (traceHex: string, spanHex: string) => `${traceHex}/${spanHex}`;
  * from the other steps of `steps` (a whole run read at once), and with one indexed query for parents that
  * live in another run of the trace (a sub-agent run's root). A run read in one go already holds nearly every
  * parent, so this saves the per-step index probe of the join: ~25 ms of a 5,000-step timeline.
- * @example await resolveParents(db, tenantId, rows) // rows' parent_step_id filled in place
+ * Returns how many steps name a parent span that is not stored (yet): their parent may still arrive, in
+ * another run, without this run changing.
+ * @example await resolveParents(db, tenantId, rows) // 0; rows' parent_step_id filled in place
  */
-export async function resolveParents(db: Queryable, tenantId: string, steps: ParentLinks[]): Promise<void> {
+export async function resolveParents(db: Queryable, tenantId: string, steps: ParentLinks[]): Promise<number> {
   const idBySpan = new Map<string, string>();
   for (const step of steps)
     if (step.trace_id && step.span_id) idBySpan.set(spanKey(step.trace_id, step.span_id), step.id);
@@ -29,7 +31,7 @@ export async function resolveParents(db: Queryable, tenantId: string, steps: Par
     if (parent !== undefined) step.parent_step_id = parent;
     else elsewhere.push(step);
   }
-  if (elsewhere.length === 0) return;
+  if (elsewhere.length === 0) return 0;
   const { rows } = await db.query<{ trace_id: string; span_id: string; id: string }>(
     `SELECT encode(p.trace_id, 'hex') AS trace_id, encode(p.span_id, 'hex') AS span_id, p.id
      FROM unnest($2::text[], $3::text[]) AS wanted(trace_hex, span_hex)
@@ -38,6 +40,10 @@ export async function resolveParents(db: Queryable, tenantId: string, steps: Par
     [tenantId, elsewhere.map((step) => step.trace_id), elsewhere.map((step) => step.parent_span_id)],
   );
   for (const row of rows) idBySpan.set(spanKey(row.trace_id, row.span_id), row.id);
-  for (const step of elsewhere)
+  let missing = 0;
+  for (const step of elsewhere) {
     step.parent_step_id = idBySpan.get(spanKey(step.trace_id!, step.parent_span_id!)) ?? null;
+    if (step.parent_step_id === null) missing++;
+  }
+  return missing;
 }

@@ -45,7 +45,7 @@ describe('getTimelineJson', () => {
     await writeSteps(db.pool, [...chain].reverse());
     await writeSteps(db.pool, [sibling]);
     const timeline = Timeline.parse(
-      JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, ids.runId))!),
+      JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, ids.runId))!.json),
     );
     const depthOf = Object.fromEntries(timeline.steps.map((s) => [s.name, s.depth]));
     for (let i = 0; i < 40; i++) expect(depthOf[`d${i}`]).toBe(i);
@@ -95,12 +95,14 @@ describe('getTimelineJson', () => {
     for (const runId of [parentRunId, subRunId]) {
       const listed = (await listSteps(db.pool, tenant.tenantId, runId, StepListQuery.parse({}), 0)).data;
       const expected = Object.fromEntries(listed.map((s) => [s.step_id, s.parent_step_id]));
-      const timeline = Timeline.parse(JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, runId))!));
+      const timeline = Timeline.parse(
+        JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, runId))!.json),
+      );
       expect(Object.fromEntries(timeline.steps.map((s) => [s.step_id, s.parent_step_id]))).toEqual(expected);
       const whole = (await getRunWithSteps(db.pool, tenant.tenantId, runId))!;
       expect(Object.fromEntries(whole.steps.map((s) => [s.step_id, s.parent_step_id]))).toEqual(expected);
     }
-    const sub = Timeline.parse(JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, subRunId))!));
+    const sub = Timeline.parse(JSON.parse((await getTimelineJson(db.pool, tenant.tenantId, subRunId))!.json));
     const byName = Object.fromEntries(sub.steps.map((s) => [s.name, s]));
     const delegateId = (
       await listSteps(db.pool, tenant.tenantId, parentRunId, StepListQuery.parse({}), 0)

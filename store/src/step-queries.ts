@@ -63,13 +63,15 @@ const RUN_STEPS_SQL = `SELECT ${RUN_STEP_COLUMNS} FROM step s WHERE s.tenant_id 
  * 5,000-step run: ~200 ms (json_build_object) or ~125 ms (text concatenation) of server time against
  * ~45 ms for these columns, more than the Node parsing and stringifying it would save; and a recursive
  * CTE for the depths re-read the run at every level (23 s for a 5,000-deep chain) where depthsOf is O(n).
- * @example const json = await getTimelineJson(db, tenantId, runId) // '{"run":{...},"steps":[...]}' | null
+ * `settled` is false while a step names a parent span that is not stored: when it arrives (in another
+ * run: a sub-agent's root under its caller's span), this answer changes though its run did not.
+ * @example const { json } = (await getTimelineJson(db, tenantId, runId))! // '{"run":{...},"steps":[...]}'
  */
 export async function getTimelineJson(
   pool: Queryable,
   tenantId: string,
   runId: string,
-): Promise<string | null> {
+): Promise<{ json: string; settled: boolean } | null> {
   const run = await getRun(pool, tenantId, runId);
   if (!run) return null;
   const { rows } = await pool.query<RawJsonStepRow & Pick<RunStepRow, 'parent_span_id'>>({
@@ -77,7 +79,7 @@ export async function getTimelineJson(
     values: [tenantId, runId],
     types: RAW_JSONB,
   });
-  await resolveParents(pool, tenantId, rows);
+  const unresolved = await resolveParents(pool, tenantId, rows);
   const runStart = microsOf(run.started_at);
   const indexById = new Map(rows.map((row, i) => [row.id, i]));
   const parentIndex = rows.map((row) =>
@@ -98,7 +100,7 @@ export async function getTimelineJson(
     const fields = JSON.stringify(toStepFields(row));
     return `${fields.slice(0, -1)},"payload":${row.payload},"redaction_meta":${row.redaction_meta},"depth":${depth[i]},"offset_ms":${offsetMs[i]},"children":${JSON.stringify(children[i])}}`;
   });
-  return `{"run":${JSON.stringify(run)},"steps":[${steps.join(',')}]}`;
+  return { json: `{"run":${JSON.stringify(run)},"steps":[${steps.join(',')}]}`, settled: unresolved === 0 };
 }
 
 /**

@@ -148,7 +148,7 @@ function parameters(key: string, spec: OperationSpec, pathParams: string[]): Jso
 function answer(key: string, a: Answer): Json {
   return 'schema' in a
     ? { description: a.description, content: { 'application/json': { schema: ref(a.schema, key) } } }
-    : { description: a.description, content: a.content };
+    : { description: a.description, ...(a.content ? { content: a.content } : {}) };
 }
 
 /** The error statuses of an operation: its own, those its shape implies, and 429 and 503 for all. */

@@ -95,10 +95,10 @@ export const COMPONENTS = {
   FinishRunBody,
 } satisfies Record<string, z.ZodType>;
 
-/** A success answer: JSON of a named schema, or other media types described as OpenAPI content. */
+/** A success answer: JSON of a named schema, other media types described as OpenAPI content, or no body. */
 export type Answer = { description: string } & (
   | { schema: z.ZodType }
-  | { content: Record<string, { schema?: Record<string, unknown> }> }
+  | { content?: Record<string, { schema?: Record<string, unknown> }> }
 );
 
 export interface OperationSpec {
@@ -195,9 +195,15 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /v1/runs/:runId/timeline': {
     tag: 'runs',
     summary: "A run's steps as a tree in time order",
+    description:
+      'Answers carry an `ETag` (the version of the run) and `Cache-Control: private, no-cache`: a client that sends it back as `If-None-Match` gets 304 with no body while the run is unchanged. A timeline whose steps still await a parent span from another run has no `ETag`.',
     query: EmptyQuery,
     params: Uuids('runId'),
-    responses: { 200: { description: 'the run and its steps', schema: Timeline } },
+    headers: { 'If-None-Match': 'the `ETag` of a timeline held: 304 while the run has not changed since' },
+    responses: {
+      200: { description: 'the run and its steps', schema: Timeline },
+      304: { description: 'not modified since the `ETag` given in `If-None-Match`' },
+    },
   },
   'GET /v1/runs/:runId/export': {
     tag: 'runs',

@@ -56,17 +56,49 @@ export function runsRouter(pool: Pool, timelines: TimelineCache): Router {
     parseQuery(EmptyQuery, req.query as Record<string, unknown>);
     const runId = parseId(req.params.runId, 'run_id');
     const { tenantId } = principalOf(res);
-    const timeline = await withTenant(pool, tenantId, async (db) => {
-      const version = await runVersion(db, tenantId, runId);
-      if (version === null) return null;
-      const cached = timelines.get(tenantId, runId, version);
-      if (cached !== undefined) return cached;
-      const json = await getTimelineJson(db, tenantId, runId);
-      return json === null ? null : timelines.set(tenantId, runId, version, Buffer.from(json));
-    });
+    const timeline = await withTenant(
+      pool,
+      tenantId,
+      async (db): Promise<Buffer | typeof NOT_MODIFIED | null> => {
+        const version = await runVersion(db, tenantId, runId);
+        if (version === null) return null;
+        // The version validates the answer in any process: a client that holds it is answered 304 unread.
+        res.set({ ETag: timelineTag(version), 'Cache-Control': 'private, no-cache' });
+        if (matchesTag(req.get('if-none-match'), timelineTag(version))) return NOT_MODIFIED;
+        const cached = timelines.get(tenantId, runId, version);
+        if (cached !== undefined) return cached;
+        const rendered = await getTimelineJson(db, tenantId, runId);
+        if (rendered === null) return null;
+        const json = Buffer.from(rendered.json);
+        if (rendered.settled) return timelines.set(tenantId, runId, version, json);
+        // A parent still to come from another run would change this answer without changing the run.
+        res.removeHeader('ETag');
+        return json;
+      },
+    );
     if (timeline === null) throw notFound('run');
-    res.type('application/json').send(timeline);
+    if (timeline === NOT_MODIFIED) res.status(304).end();
+    else res.type('application/json').send(timeline);
   });
 
   return router;
+}
+
+// The format's own version beside the run's: an upgrade that renders timelines differently does not
+// answer 304 to what an older one sent.
+const TIMELINE_FORMAT = 1;
+const NOT_MODIFIED = Symbol('not modified');
+const timelineTag = (runVersion: string) => `"${TIMELINE_FORMAT}-${runVersion}"`;
+
+/**
+ * Whether an If-None-Match header names `tag` (weak comparison, RFC 9110 13.1.2). Not Express's
+ * `req.fresh`: that says no whenever the request carries `Cache-Control: no-cache`, which fetch() adds to
+ * every request it is given an If-None-Match for, though an origin server still answers the condition.
+ */
+function matchesTag(header: string | undefined, tag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((item) => {
+    const candidate = item.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === tag;
+  });
 }

@@ -110,4 +110,87 @@ describe('GET /v1/runs/{id}/timeline', () => {
     expect(timeline.steps[0]!.cost_usd).toBe(0.25);
     expect(timeline.run.cost_usd).toBe(0.25);
   });
+
+  it('answers 304 to a client that holds the current version, in any API process, and 200 once the run changed', async () => {
+    const run = ids();
+    const root = stepRecord({ ...run, type: 'agent', name: 'root', run: { isRoot: true } });
+    await writeSteps(db.pool, [root]);
+    const auth = { authorization: `Bearer ${tenant.adminKey.key}` };
+    const first = await fetch(`${app.base}/v1/runs/${run.runId}/timeline`, { headers: auth });
+    expect(first.status).toBe(200);
+    const tag = first.headers.get('etag');
+    expect(tag).toMatch(/^"1-.+"$/);
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    await first.arrayBuffer();
+
+    // Another API process, its cache empty: the version alone answers.
+    const other = await listenQueryApp(db.pool);
+    try {
+      for (const base of [app.base, other.base]) {
+        const again = await fetch(`${base}/v1/runs/${run.runId}/timeline`, {
+          headers: { ...auth, 'if-none-match': tag! },
+        });
+        expect(again.status).toBe(304);
+        expect(again.headers.get('etag')).toBe(tag);
+        expect(await again.text()).toBe('');
+      }
+    } finally {
+      await other.close();
+    }
+    // Another tenant's key learns nothing from a tag: the run is not found.
+    const stranger = await createTenant(db.pool, 'timelines-stranger');
+    const foreign = await fetch(`${app.base}/v1/runs/${run.runId}/timeline`, {
+      headers: { authorization: `Bearer ${stranger.adminKey.key}`, 'if-none-match': tag! },
+    });
+    expect(foreign.status).toBe(404);
+
+    await writeSteps(db.pool, [stepRecord({ ...run, type: 'llm', name: 'next', parentSpanId: root.spanId })]);
+    const changed = await fetch(`${app.base}/v1/runs/${run.runId}/timeline`, {
+      headers: { ...auth, 'if-none-match': tag! },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(tag);
+    expect(Timeline.parse(await changed.json()).steps.map((s) => s.name)).toEqual(['root', 'next']);
+  });
+
+  it("shows a sub-agent's caller once the caller's span arrives, though the sub-agent's run did not change", async () => {
+    const traceId = randomBytes(16);
+    const base = { tenantId: tenant.tenantId, projectId: tenant.projectId, traceId };
+    const caller = stepRecord({
+      ...base,
+      runId: randomUUID(),
+      type: 'tool',
+      name: 'delegate',
+      run: { isRoot: true },
+    });
+    const sub = { ...base, runId: randomUUID() };
+    // The caller's span ends (and is exported) after the sub-agent's: the sub-agent's run is stored first.
+    const subRoot = stepRecord({
+      ...sub,
+      type: 'agent',
+      name: 'sub-agent',
+      parentSpanId: caller.spanId,
+      run: { isRoot: true },
+    });
+    await writeSteps(db.pool, [subRoot]);
+    const path = `/v1/runs/${sub.runId}/timeline`;
+    const before = await fetch(app.base + path, {
+      headers: { authorization: `Bearer ${tenant.adminKey.key}` },
+    });
+    expect(before.headers.get('etag')).toBeNull();
+    expect(Timeline.parse(await before.json()).steps[0]!.parent_step_id).toBeNull();
+    expect((await timelineOf(sub.runId)).steps[0]!.parent_step_id).toBeNull();
+
+    await writeSteps(db.pool, [caller]);
+    const callerId = z.object({ data: z.array(Step) }).parse(await getJson(`/v1/runs/${caller.runId}/steps`))
+      .data[0]!.step_id;
+    const after = await fetch(app.base + path, {
+      headers: { authorization: `Bearer ${tenant.adminKey.key}` },
+    });
+    expect(after.headers.get('etag')).toMatch(/^"1-.+"$/);
+    const timeline = Timeline.parse(await after.json());
+    expect(timeline.steps[0]!.parent_step_id).toBe(callerId);
+    // Its caller lives in another run: in this run's tree the sub-agent is still a root.
+    expect(timeline.steps[0]!.depth).toBe(0);
+  });
 });
