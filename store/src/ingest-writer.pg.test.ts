@@ -87,6 +87,28 @@ describe('writeSteps', () => {
     });
   });
 
+  it('refuses an error type on a successful call, and stores nothing of that batch', async () => {
+    const [good, bad] = [newRun(), newRun()];
+    const batch = [
+      stepRecord({
+        ...good,
+        type: 'tool',
+        invocation: { kind: 'tool', target: 'search', success: false, errorType: 'timeout' },
+      }),
+      stepRecord({
+        ...bad,
+        type: 'tool',
+        invocation: { kind: 'tool', target: 'search', success: true, errorType: 'timeout' },
+      }),
+    ];
+    await expect(writeSteps(db.pool, batch)).rejects.toThrow(/invocation_error_type_only_on_failure/);
+    const { rows } = await db.pool.query(
+      'SELECT count(*)::int AS n FROM step WHERE run_id = ANY($1::uuid[])',
+      [[good.runId, bad.runId]],
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
   it('stores a span repeated inside one batch once', async () => {
     const run = newRun();
     const record = stepRecord(run);

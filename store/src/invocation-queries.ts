@@ -6,7 +6,7 @@ import { Conditions } from './sql-builder.ts';
 
 /** The AND-ed invocation filters of API.md, shared by the list and (later) the stats. */
 export function invocationConditions(tenantId: string, filters: InvocationFilters): Conditions {
-  return new Conditions()
+  const where = new Conditions()
     .add('i.tenant_id = $', tenantId)
     .addIf(filters.kind, 'i.kind = $')
     .addIf(filters.target, 'i.target = $')
@@ -21,6 +21,11 @@ export function invocationConditions(tenantId: string, filters: InvocationFilter
     .addIf(filters.run_id, 'i.run_id = $')
     .addIf(filters.since, 'i.started_at >= $')
     .addIf(filters.until, 'i.started_at < $');
+  // Implied by an error type (a CHECK of migration 011), and said so that the partial index of failures
+  // serves it: a rare error type otherwise walks every call of the tenant, newest first.
+  return filters.error_type !== undefined && filters.success === undefined
+    ? where.add('NOT i.success')
+    : where;
 }
 
 /**
