@@ -184,13 +184,12 @@ async function main(): Promise<void> {
       await sleep(1000);
       await sub.close();
       const measured = sub.received.slice(from);
-      const written = await commitTimes(
-        pool,
-        measured.map((r) => r.id),
-      );
+      // An event's id starts with its commit's number.
+      const commitOf = (id: string) => id.slice(0, id.indexOf('-'));
+      const written = await commitTimes(pool, [...new Set(measured.map((r) => commitOf(r.id)))]);
       const latencies: number[] = [];
       for (const r of measured) {
-        const at = written.get(r.id);
+        const at = written.get(commitOf(r.id));
         if (at !== undefined && at >= windowStart) latencies.push(r.at - at);
       }
       const sorted = Float64Array.from(latencies);
@@ -221,20 +220,17 @@ async function main(): Promise<void> {
   }
 }
 
-/** When each event's transaction was numbered, just before its commit (ms since the epoch), by its id. */
-async function commitTimes(pool: ReturnType<typeof createPool>, ids: string[]): Promise<Map<string, number>> {
-  const times = new Map<string, number>();
-  for (let i = 0; i < ids.length; i += 50_000) {
-    const chunk = ids.slice(i, i + 50_000).map((id) => id.split('-'));
-    const { rows } = await pool.query<{ id: string; at: number }>(
-      `SELECT c.seq::text || '-' || e.id AS id, extract(epoch FROM c.committed_at)::float8 * 1000 AS at
-       FROM unnest($1::bigint[], $2::bigint[]) AS k(seq, id)
-       JOIN stream_commit c ON c.seq = k.seq JOIN stream_event e ON e.xid = c.xid AND e.id = k.id`,
-      [chunk.map((c) => c[0]), chunk.map((c) => c[1])],
-    );
-    for (const row of rows) times.set(row.id, row.at);
-  }
-  return times;
+/** When each commit was numbered, just before it committed (ms since the epoch), by its number. */
+async function commitTimes(
+  pool: ReturnType<typeof createPool>,
+  commits: string[],
+): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ seq: string; at: number }>(
+    `SELECT seq::text AS seq, extract(epoch FROM committed_at)::float8 * 1000 AS at
+     FROM stream_commit WHERE seq = ANY($1::bigint[])`,
+    [commits],
+  );
+  return new Map(rows.map((row) => [row.seq, row.at]));
 }
 
 await main();

@@ -69,6 +69,7 @@ async function writeInTransaction(
   const outcomes: StepOutcome[] = new Array(records.length);
   const fresh: { record: WritableStep; stepId: string; seq: number; outcome: StepOutcome }[] = [];
   const freshByRun = new Map<string, WritableStep[]>();
+  const firstFreshSeq = new Map<string, number>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const key = dedupeKey(record);
@@ -89,9 +90,12 @@ async function writeInTransaction(
     // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
     if (key) stored.set(key, outcome);
     fresh.push({ record, ...outcome, outcome });
-    const list = freshByRun.get(rk) ?? [];
-    list.push(record);
-    freshByRun.set(rk, list);
+    const list = freshByRun.get(rk);
+    if (list) list.push(record);
+    else {
+      freshByRun.set(rk, [record]);
+      firstFreshSeq.set(rk, outcome.seq);
+    }
   }
   if (fresh.length === 0) return outcomes;
 
@@ -119,23 +123,29 @@ async function writeInTransaction(
       ?.some((s) => s.invocation?.kind === 'model' || s.invocation?.kind === 'embedding'),
   );
   if (usageRuns.length > 0) await rollUpRunUsage(client, usageRuns);
-  // Last, so that the events' time is close to the commit that publishes them.
+  // Last, so that the events' time is close to the commit that publishes them. A run's new steps took
+  // contiguous seqs above, so one row names them all: readers expand it into an event per step.
+  const touched = runs.filter((r) => freshByRun.has(runKey(r.tenantId, r.runId)));
   await recordStreamEvents(client, [
-    ...fresh.map((f) => streamEvent(f.record, 'step.created', f.stepId)),
-    ...runs
-      .filter((r) => freshByRun.has(runKey(r.tenantId, r.runId)))
-      .map((r) => streamEvent(r, 'run.updated', r.runId)),
+    ...touched.map((r): NewStreamEvent => {
+      const rk = runKey(r.tenantId, r.runId);
+      return {
+        ...eventScope(r),
+        type: 'step.created',
+        firstSeq: firstFreshSeq.get(rk)!,
+        stepCount: freshByRun.get(rk)!.length,
+      };
+    }),
+    ...touched.map((r): NewStreamEvent => ({ ...eventScope(r), type: 'run.updated', objectId: r.runId })),
   ]);
   return outcomes;
 }
 
-const streamEvent = (r: StepFacts, type: NewStreamEvent['type'], objectId: string): NewStreamEvent => ({
+const eventScope = (r: StepFacts) => ({
   tenantId: r.tenantId,
   projectId: r.projectId,
   runId: r.runId,
   traceId: r.traceId,
-  type,
-  objectId,
 });
 
 async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Promise<void> {

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSteps } from './ingest-writer.ts';
 import { declareRun, finishRun } from './native-runs.ts';
 import {
   compareCursors,
   cursorText,
-  END_OF_COMMIT,
+  endOfCommit,
   parseStreamCursor,
   recordStreamEvents,
 } from './stream-events.ts';
@@ -47,20 +47,37 @@ const filter = (over: Partial<Parameters<typeof readEventRange>[1]> = {}) => ({
 });
 
 describe('stream cursors', () => {
-  it.each(['1-2', '9223372036854775807-9223372036854775807'])('round-trips %s', (text) => {
-    expect(cursorText(parseStreamCursor(text)!)).toBe(text);
-  });
-  it.each(['', '1', '1-', '-1', 'a-b', '1-2-3', '1.5-2', '9223372036854775808-1', '12345678901234567890-1'])(
-    'refuses %j',
+  it.each(['1-2-0', '1-2-3', '9223372036854775807-9223372036854775807-2147483647'])(
+    'round-trips %s',
     (text) => {
-      expect(parseStreamCursor(text)).toBeNull();
+      expect(cursorText(parseStreamCursor(text)!)).toBe(text);
     },
   );
-  it('orders by commit, then by event', () => {
+  it("reads an earlier version's commit-id as that row's only event", () => {
+    expect(parseStreamCursor('7-42')).toEqual({ commit: 7n, id: 42n, n: 0 });
+  });
+  it.each([
+    '',
+    '1',
+    '1-',
+    '-1',
+    'a-b',
+    '1-2-',
+    '1-2-3-4',
+    '1-2-x',
+    '1-2-2147483648',
+    '1.5-2',
+    '9223372036854775808-1',
+    '12345678901234567890-1',
+  ])('refuses %j', (text) => {
+    expect(parseStreamCursor(text)).toBeNull();
+  });
+  it('orders by commit, then by row, then by step in the row', () => {
     const c = (t: string) => parseStreamCursor(t)!;
-    expect(compareCursors(c('5-9'), c('6-1'))).toBe(-1);
-    expect(compareCursors(c('6-2'), c('6-1'))).toBe(1);
-    expect(compareCursors(c('6-1'), c('6-1'))).toBe(0);
+    expect(compareCursors(c('5-9-9'), c('6-1-0'))).toBe(-1);
+    expect(compareCursors(c('6-2-0'), c('6-1-5'))).toBe(1);
+    expect(compareCursors(c('6-1-4'), c('6-1-5'))).toBeLessThan(0);
+    expect(compareCursors(c('6-1'), c('6-1-0'))).toBe(0);
   });
 });
 
@@ -71,18 +88,33 @@ describe('the event log', () => {
     const runB = randomUUID();
     const records = [
       stepRecord({ ...ids, runId: runA }),
-      stepRecord({ ...ids, runId: runA }),
       stepRecord({ ...ids, runId: runB }),
+      stepRecord({ ...ids, runId: runA }),
     ];
     const outcomes = await writeSteps(db.pool, records);
     await writeSteps(db.pool, records);
     const events = await after(from);
+    // Each run's new steps in seq order (runs in the writer's lock order), then each run touched.
+    const stepsOf = (runId: string) =>
+      outcomes.filter((o) => o.runId === runId).sort((a, b) => a.seq - b.seq);
+    const runs = [runA, runB].sort();
     expect(events.map((e) => [e.type, e.objectId])).toEqual([
-      ...outcomes.map((o) => ['step.created', o.stepId]),
-      ...[runA, runB].sort().map((r) => ['run.updated', r]),
+      ...runs.flatMap((r) => stepsOf(r).map((o) => ['step.created', o.stepId])),
+      ...runs.map((r) => ['run.updated', r]),
     ]);
-    // One transaction: one commit.
+    // One transaction: one commit, whose rows name each run's new steps at once.
     expect(new Set(events.map((e) => e.cursor.commit)).size).toBe(1);
+    const { rows } = await db.pool.query(
+      `SELECT type, first_seq, step_count FROM stream_event WHERE run_id = ANY($1::uuid[]) ORDER BY id`,
+      [runs],
+    );
+    expect(rows).toEqual([
+      ...runs.map((r) => ({ type: 'step.created', first_seq: 1, step_count: stepsOf(r).length })),
+      ...runs.map(() => ({ type: 'run.updated', first_seq: null, step_count: null })),
+    ]);
+    // Every event has its own position, in order.
+    for (let i = 1; i < events.length; i++)
+      expect(compareCursors(events[i - 1]!.cursor, events[i]!.cursor)).toBe(-1);
     const json = await renderStreamObjects(db.pool, events);
     expect(JSON.parse(json.get(`${ids.tenantId}/${outcomes[0]!.stepId}`)!)).toMatchObject({
       step_id: outcomes[0]!.stepId,
@@ -150,7 +182,7 @@ describe('the event log', () => {
   it('starts "now" after every committed event, and a transaction that wrote none takes no number', async () => {
     await writeSteps(db.pool, [stepRecord({ ...ids, runId: randomUUID() })]);
     const now = await streamStart(db.pool);
-    expect(now.id).toBe(END_OF_COMMIT);
+    expect(now).toEqual(endOfCommit(now.commit));
     expect(await after(now)).toEqual([]);
     await db.pool.query('SELECT 1');
     expect(await streamStart(db.pool)).toEqual(now);
@@ -187,12 +219,70 @@ describe('the event log', () => {
 
   it('prunes old events in batches and moves the horizon past them', async () => {
     await writeSteps(db.pool, [stepRecord({ ...ids, runId: randomUUID() })]);
-    const events = await after({ commit: 0n, id: 0n });
+    const events = await after({ commit: 0n, id: 0n, n: 0 });
     const last = events[events.length - 1]!.cursor;
     expect(await pruneStreamEvents(db.pool, new Date(Date.now() - 3_600_000))).toBe(0);
     expect(await isBeforeStreamHorizon(db.pool, events[0]!.cursor)).toBe(false);
     expect(await pruneStreamEvents(db.pool, new Date(Date.now() + 60_000), 3)).toBe(events.length);
     expect(await isBeforeStreamHorizon(db.pool, events[0]!.cursor)).toBe(true);
     expect(await isBeforeStreamHorizon(db.pool, last)).toBe(false);
+  });
+
+  it("resumes inside a run's steps of one commit, filters them by each step's own trace, and skips a step gone since", async () => {
+    const from = await streamStart(db.pool);
+    const runId = randomUUID();
+    const [traceA, traceB] = [randomBytes(16), randomBytes(16)];
+    // One run over two traces (an explicit run id), five new steps in one commit: one row names them.
+    const outcomes = await writeSteps(
+      db.pool,
+      [traceA, traceB, traceA, traceB, traceA].map((traceId) => stepRecord({ ...ids, runId, traceId })),
+    );
+    const events = await after(from);
+    const steps = events.filter((e) => e.type === 'step.created');
+    expect(steps.map((e) => e.objectId)).toEqual(outcomes.map((o) => o.stepId));
+    expect(steps.map((e) => e.cursor.n)).toEqual([0, 1, 2, 3, 4]);
+    expect(steps.map((e) => e.traceId)).toEqual(
+      [traceA, traceB, traceA, traceB, traceA].map((t) => t.toString('hex')),
+    );
+
+    // Live and back-fill readers resume after the third step: the rest, once each.
+    expect((await after(steps[2]!.cursor)).map((e) => e.objectId)).toEqual([
+      outcomes[3]!.stepId,
+      outcomes[4]!.stepId,
+      runId,
+    ]);
+    const through = events[events.length - 1]!.cursor;
+    const range = (f: ReturnType<typeof filter>, start = from) =>
+      withTenant(db.pool, ids.tenantId, (tx) => readEventRange(tx, f, start, through, 100));
+    expect((await range(filter({ runId }), steps[2]!.cursor)).map((e) => e.objectId)).toEqual([
+      outcomes[3]!.stepId,
+      outcomes[4]!.stepId,
+      runId,
+    ]);
+    // A page boundary inside the row: two pages of two hold the steps in order, without repeats.
+    const firstPage = await withTenant(db.pool, ids.tenantId, (tx) =>
+      readEventRange(tx, filter({ runId }), from, through, 2),
+    );
+    const secondPage = await withTenant(db.pool, ids.tenantId, (tx) =>
+      readEventRange(tx, filter({ runId }), firstPage[1]!.cursor, through, 2),
+    );
+    expect([...firstPage, ...secondPage].map((e) => e.objectId)).toEqual(
+      outcomes.slice(0, 4).map((o) => o.stepId),
+    );
+    // Each step's own trace decides a trace filter.
+    expect((await range(filter({ traceId: traceB.toString('hex') }))).map((e) => e.objectId)).toEqual([
+      outcomes[1]!.stepId,
+      outcomes[3]!.stepId,
+    ]);
+
+    // A step deleted since (retention) has no event; its neighbours keep theirs and their positions.
+    await db.pool.query('DELETE FROM step WHERE tenant_id = $1 AND id = $2', [
+      ids.tenantId,
+      outcomes[1]!.stepId,
+    ]);
+    const again = (await after(from)).filter((e) => e.type === 'step.created');
+    expect(again.map((e) => [e.objectId, e.cursor.n])).toEqual(
+      [0, 2, 3, 4].map((i) => [outcomes[i]!.stepId, i]),
+    );
   });
 });

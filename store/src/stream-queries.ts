@@ -11,11 +11,12 @@ import {
   toRun,
   toStepFields,
 } from './row-mappers.ts';
-import { compareCursors, END_OF_COMMIT, type StreamCursor, type StreamEvent } from './stream-events.ts';
+import { compareCursors, endOfCommit, type StreamCursor, type StreamEvent } from './stream-events.ts';
 
 interface EventRow {
   seq: string;
   id: string;
+  n: number;
   tenant_id: string;
   project_id: string;
   run_id: string;
@@ -24,15 +25,33 @@ interface EventRow {
   object_id: string;
 }
 
-const EVENT_COLUMNS = `c.seq::text AS seq, e.id::text AS id, e.tenant_id, e.project_id, e.run_id,
-  encode(e.trace_id, 'hex') AS trace_id, e.type, e.object_id`;
+/**
+ * The log as events: a row that names a run's steps (first_seq, step_count) becomes one event per step,
+ * in seq order, with the step's own trace and id (a run may span traces); other rows are one event each (n = 0). A step
+ * gone since (retention) has no event. `c` and `e` are the commit and the row, `x` the event's columns.
+ */
+const EVENT_LOG = `stream_commit c JOIN stream_event e ON e.xid = c.xid
+  LEFT JOIN LATERAL (
+    SELECT st.seq - e.first_seq AS n, st.id, st.trace_id FROM step st
+    WHERE st.tenant_id = e.tenant_id AND st.run_id = e.run_id
+      AND st.seq >= e.first_seq AND st.seq < e.first_seq + e.step_count
+  ) s ON true
+  CROSS JOIN LATERAL (
+    SELECT coalesce(s.n, 0) AS n, coalesce(s.id, e.object_id) AS object_id,
+           coalesce(s.trace_id, e.trace_id) AS trace_id
+  ) x`;
 
-/** Events after cursor ($1, $2) in log order: numbered commits from $1 on, then their events. */
-const EVENTS_AFTER = `stream_commit c JOIN stream_event e ON e.xid = c.xid
-  WHERE c.seq >= $1 AND (c.seq > $1 OR e.id > $2)`;
+const EVENT_COLUMNS = `c.seq::text AS seq, e.id::text AS id, x.n, e.tenant_id, e.project_id, e.run_id,
+  encode(x.trace_id, 'hex') AS trace_id, e.type, x.object_id`;
+
+/** Events after cursor ($1, $2, $3) in log order: numbered commits from $1 on, then their events. */
+const EVENTS_AFTER = `${EVENT_LOG}
+  WHERE c.seq >= $1 AND x.object_id IS NOT NULL AND (c.seq, e.id, x.n) > ($1::bigint, $2::bigint, $3::int)`;
+
+const LOG_ORDER = 'ORDER BY c.seq, e.id, x.n';
 
 const toEvent = (r: EventRow): StreamEvent => ({
-  cursor: { commit: BigInt(r.seq), id: BigInt(r.id) },
+  cursor: { commit: BigInt(r.seq), id: BigInt(r.id), n: r.n },
   tenantId: r.tenant_id,
   projectId: r.project_id,
   runId: r.run_id,
@@ -49,7 +68,7 @@ export async function streamStart(db: Queryable): Promise<StreamCursor> {
   const { rows } = await db.query<{ seq: string }>(
     'SELECT coalesce(max(seq), 0)::text AS seq FROM stream_commit',
   );
-  return { commit: BigInt(rows[0]!.seq), id: END_OF_COMMIT };
+  return endOfCommit(BigInt(rows[0]!.seq));
 }
 
 /**
@@ -62,8 +81,8 @@ export async function readEventsAfter(
   limit: number,
 ): Promise<StreamEvent[]> {
   const { rows } = await db.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER} ORDER BY c.seq, e.id LIMIT $3`,
-    [after.commit.toString(), after.id.toString(), limit],
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER} ${LOG_ORDER} LIMIT $4`,
+    [after.commit.toString(), after.id.toString(), after.n, limit],
   );
   return rows.map(toEvent);
 }
@@ -90,15 +109,17 @@ export async function readEventRange(
 ): Promise<StreamEvent[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER}
-       AND (c.seq, e.id) <= ($3::bigint, $4::bigint) AND e.tenant_id = $5
-       AND ($6::uuid IS NULL OR e.project_id = $6) AND ($7::uuid IS NULL OR e.run_id = $7)
-       AND ($8::bytea IS NULL OR e.trace_id = $8) AND e.type = ANY($9::text[])
-     ORDER BY c.seq, e.id LIMIT $10`,
+       AND (c.seq, e.id, x.n) <= ($4::bigint, $5::bigint, $6::int) AND e.tenant_id = $7
+       AND ($8::uuid IS NULL OR e.project_id = $8) AND ($9::uuid IS NULL OR e.run_id = $9)
+       AND ($10::bytea IS NULL OR x.trace_id = $10) AND e.type = ANY($11::text[])
+     ${LOG_ORDER} LIMIT $12`,
     [
       after.commit.toString(),
       after.id.toString(),
+      after.n,
       through.commit.toString(),
       through.id.toString(),
+      through.n,
       filter.tenantId,
       filter.projectId,
       filter.runId,
@@ -174,10 +195,12 @@ export const objectKey = (e: StreamEvent): string => key(e.tenantId, e.objectId)
 
 /** Whether a resume from `cursor` would miss events that pruning deleted. */
 export async function isBeforeStreamHorizon(db: Queryable, cursor: StreamCursor): Promise<boolean> {
-  const { rows } = await db.query<{ seq: string; id: string }>(
-    'SELECT seq::text AS seq, id::text AS id FROM stream_horizon',
+  const { rows } = await db.query<{ seq: string; id: string; n: number }>(
+    'SELECT seq::text AS seq, id::text AS id, n FROM stream_horizon',
   );
-  const horizon = rows[0] ? { commit: BigInt(rows[0].seq), id: BigInt(rows[0].id) } : { commit: 0n, id: 0n };
+  const horizon = rows[0]
+    ? { commit: BigInt(rows[0].seq), id: BigInt(rows[0].id), n: rows[0].n }
+    : { commit: 0n, id: 0n, n: 0 };
   return compareCursors(cursor, horizon) < 0;
 }
 
@@ -193,18 +216,20 @@ export async function pruneStreamEvents(pool: Pool, before: Date, batch = 50): P
       `WITH doomed AS (
          SELECT xid, seq FROM stream_commit WHERE seq IS NOT NULL AND committed_at < $1 ORDER BY seq LIMIT $2
        ), gone_events AS (
-         DELETE FROM stream_event e USING doomed d WHERE e.xid = d.xid RETURNING d.seq, e.id
+         DELETE FROM stream_event e USING doomed d WHERE e.xid = d.xid
+         RETURNING d.seq, e.id, coalesce(e.step_count, 1) AS events
        ), gone AS (
          DELETE FROM stream_commit c USING doomed d WHERE c.xid = d.xid RETURNING 1
        ), last AS (
-         SELECT seq, id FROM gone_events ORDER BY seq DESC, id DESC LIMIT 1
+         SELECT seq, id, events - 1 AS n FROM gone_events ORDER BY seq DESC, id DESC LIMIT 1
        ), moved AS (
-         INSERT INTO stream_horizon AS h (seq, id) SELECT seq, id FROM last
-         ON CONFLICT (only_row) DO UPDATE SET seq = excluded.seq, id = excluded.id
-           WHERE (excluded.seq, excluded.id) > (h.seq, h.id)
+         INSERT INTO stream_horizon AS h (seq, id, n) SELECT seq, id, n FROM last
+         ON CONFLICT (only_row) DO UPDATE SET seq = excluded.seq, id = excluded.id, n = excluded.n
+           WHERE (excluded.seq, excluded.id, excluded.n) > (h.seq, h.id, h.n)
          RETURNING 1
        )
-       SELECT (SELECT count(*) FROM gone)::int AS commits, (SELECT count(*) FROM gone_events)::int AS events`,
+       SELECT (SELECT count(*) FROM gone)::int AS commits,
+              (SELECT coalesce(sum(events), 0) FROM gone_events)::int AS events`,
       [before, batch],
     );
     deleted += rows[0]!.events;
