@@ -42,6 +42,22 @@ describe('writeSteps', () => {
     expect(await seqsOf(run.runId)).toEqual([1, 2]);
   });
 
+  it('answers a span re-sent under another run id as the duplicate it is, with the rest of its batch stored', async () => {
+    const [first, other, beside] = [newRun(), newRun(), newRun()];
+    const span = stepRecord({ ...first, type: 'tool' });
+    const [stored] = await writeSteps(db.pool, [span]);
+    // The same span, its run id changed by the sender: its run is new to this batch, the span is not.
+    const again = await writeSteps(db.pool, [
+      { ...span, runId: other.runId },
+      stepRecord({ ...beside, type: 'llm' }),
+    ]);
+    expect(again[0]).toEqual({ ...stored, duplicate: true });
+    expect(again[1]).toMatchObject({ runId: beside.runId, seq: 1, duplicate: false });
+    expect(await seqsOf(first.runId)).toEqual([1]);
+    expect(await seqsOf(other.runId)).toEqual([]);
+    expect(await seqsOf(beside.runId)).toEqual([1]);
+  });
+
   it('stores a step rendered by a worker (renderStep) exactly as the record it was rendered from', async () => {
     const [plainRun, renderedRun] = [newRun(), newRun()];
     const recordOf = (run: ReturnType<typeof newRun>, traceId: Buffer) =>

@@ -9,7 +9,8 @@ import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
 import { rollUpRunUsage } from './usage-rollup.ts';
 
 // Deadlocks (40P01) and a unique race on a span claimed under another run's lock (23505) are retried whole.
-const RETRYABLE_SQLSTATES = new Set(['40P01', '23505', '40001']);
+const UNIQUE_VIOLATION = '23505';
+const RETRYABLE_SQLSTATES = new Set(['40P01', UNIQUE_VIOLATION, '40001']);
 const MAX_ATTEMPTS = 4;
 // The writer's statements are named: each connection prepares them once, and after a few batches
 // PostgreSQL keeps a generic plan instead of planning them again for every batch (milliseconds a batch).
@@ -22,16 +23,21 @@ const MAX_ATTEMPTS = 4;
  */
 export async function writeSteps(pool: Pool, records: readonly WritableStep[]): Promise<StepOutcome[]> {
   if (records.length === 0) return [];
+  // Spans of a run this transaction creates cannot be stored yet, so they skip the dedupe lookup; only a
+  // sender that re-sends a span with another run id (other attributes) breaks that, and its unique
+  // violation is retried with every span looked up.
+  let lookUpAll = false;
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const outcomes = await writeInTransaction(client, records);
+      const outcomes = await writeInTransaction(client, records, lookUpAll);
       await client.query('COMMIT');
       return outcomes;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       const code = (err as { code?: string }).code;
+      if (code === UNIQUE_VIOLATION) lookUpAll = true;
       if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw err;
     } finally {
       client.release();
@@ -52,6 +58,7 @@ type StoredStep = { stepId: string; runId: string; seq: number };
 async function writeInTransaction(
   client: PoolClient,
   records: readonly WritableStep[],
+  lookUpAll: boolean,
 ): Promise<StepOutcome[]> {
   const firstOfRun = new Map<string, WritableStep>();
   for (const r of records) {
@@ -62,9 +69,12 @@ async function writeInTransaction(
   const runs = [...firstOfRun.values()].sort((a, b) =>
     a.tenantId === b.tenantId ? (a.runId < b.runId ? -1 : 1) : a.tenantId < b.tenantId ? -1 : 1,
   );
-  await insertPlaceholderRuns(client, runs);
+  const created = await insertPlaceholderRuns(client, runs);
   const states = await lockRuns(client, runs);
-  const stored = await findStoredSteps(client, records);
+  const stored = await findStoredSteps(
+    client,
+    lookUpAll ? records : records.filter((r) => !r.spanId || !created.has(runKey(r.tenantId, r.runId))),
+  );
 
   const outcomes: StepOutcome[] = new Array(records.length);
   const fresh: { record: WritableStep; stepId: string; seq: number; outcome: StepOutcome }[] = [];
@@ -148,13 +158,15 @@ const eventScope = (r: StepFacts) => ({
   traceId: r.traceId,
 });
 
-async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Promise<void> {
-  await client.query({
+/** Inserts the runs not stored yet; returns the keys (`runKey`) of those it created. */
+async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ tenant_id: string; id: string }>({
     name: 'ingest-insert-runs',
     text: `INSERT INTO run (tenant_id, id, project_id, name, status, started_at, trace_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[])
      ORDER BY 1, 2
-     ON CONFLICT (tenant_id, id) DO NOTHING`,
+     ON CONFLICT (tenant_id, id) DO NOTHING
+     RETURNING tenant_id, id`,
     values: [
       runs.map((r) => r.tenantId),
       runs.map((r) => r.runId),
@@ -165,6 +177,7 @@ async function insertPlaceholderRuns(client: PoolClient, runs: StepFacts[]): Pro
       runs.map((r) => r.traceId),
     ],
   });
+  return new Set(rows.map((row) => runKey(row.tenant_id, row.id)));
 }
 
 interface RunRow {
