@@ -42,8 +42,12 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const newKey = () => `art_${randomBytes(32).toString('base64url')}`;
-/** Wall-clock milliseconds with sub-millisecond precision (comparable with PostgreSQL's clock). */
-const wallMs = () => performance.timeOrigin + performance.now();
+/**
+ * The system's wall clock, which PostgreSQL's clock_timestamp() reads too. Not performance.timeOrigin +
+ * now(): that follows a monotonic clock, which drifts from the wall clock when the system adjusts it (seen:
+ * events "received" 57 ms before their commit, on a VM whose clock was being corrected).
+ */
+const wallMs = () => Date.now();
 
 /** A subscriber that notes when each event's id came off the wire. */
 async function subscribe(apiUrl: string, adminKey: string) {
