@@ -79,7 +79,6 @@ async function writeInTransaction(
   const outcomes: StepOutcome[] = new Array(records.length);
   const fresh: { record: WritableStep; stepId: string; seq: number; outcome: StepOutcome }[] = [];
   const freshByRun = new Map<string, WritableStep[]>();
-  const firstFreshSeq = new Map<string, number>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const key = dedupeKey(record);
@@ -100,12 +99,9 @@ async function writeInTransaction(
     // A step repeated inside one batch is stored once; later copies answer as duplicates of the first.
     if (key) stored.set(key, outcome);
     fresh.push({ record, ...outcome, outcome });
-    const list = freshByRun.get(rk);
-    if (list) list.push(record);
-    else {
-      freshByRun.set(rk, [record]);
-      firstFreshSeq.set(rk, outcome.seq);
-    }
+    const list = freshByRun.get(rk) ?? [];
+    list.push(record);
+    freshByRun.set(rk, list);
   }
   if (fresh.length === 0) return outcomes;
 
@@ -134,16 +130,18 @@ async function writeInTransaction(
   );
   if (usageRuns.length > 0) await rollUpRunUsage(client, usageRuns);
   // Last, so that the events' time is close to the commit that publishes them. A run's new steps took
-  // contiguous seqs above, so one row names them all: readers expand it into an event per step.
+  // the contiguous seqs just below its next one, so one row names them all: readers expand it into an
+  // event per step.
   const touched = runs.filter((r) => freshByRun.has(runKey(r.tenantId, r.runId)));
   await recordStreamEvents(client, [
     ...touched.map((r): NewStreamEvent => {
       const rk = runKey(r.tenantId, r.runId);
+      const stepCount = freshByRun.get(rk)!.length;
       return {
         ...eventScope(r),
         type: 'step.created',
-        firstSeq: firstFreshSeq.get(rk)!,
-        stepCount: freshByRun.get(rk)!.length,
+        firstSeq: states.get(rk)!.nextSeq - stepCount,
+        stepCount,
       };
     }),
     ...touched.map((r): NewStreamEvent => ({ ...eventScope(r), type: 'run.updated', objectId: r.runId })),

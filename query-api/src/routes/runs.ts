@@ -63,8 +63,9 @@ export function runsRouter(pool: Pool, timelines: TimelineCache): Router {
         const version = await runVersion(db, tenantId, runId);
         if (version === null) return null;
         // The version validates the answer in any process: a client that holds it is answered 304 unread.
-        res.set({ ETag: timelineTag(version), 'Cache-Control': 'private, no-cache' });
-        if (matchesTag(req.get('if-none-match'), timelineTag(version))) return NOT_MODIFIED;
+        const tag = timelineTag(version);
+        res.set({ ETag: tag, 'Cache-Control': 'private, no-cache' });
+        if (matchesTag(req.get('if-none-match'), tag)) return NOT_MODIFIED;
         const cached = timelines.get(tenantId, runId, version);
         if (cached !== undefined) return cached;
         const rendered = await getTimelineJson(db, tenantId, runId);
