@@ -1,6 +1,8 @@
 import type { InvocationFilters, InvocationStatsRow, StatsGroupBy } from '@agentrace/schemas';
 import type { Queryable } from './connection.ts';
 import { invocationConditions } from './invocation-queries.ts';
+import { Conditions } from './sql-builder.ts';
+import { mergeStatsPartials, type StatsPartial } from './stats-partials.ts';
 
 const GROUP_COLUMN: Record<StatsGroupBy, string> = {
   artifact: 'i.artifact_id',
@@ -11,11 +13,16 @@ const GROUP_COLUMN: Record<StatsGroupBy, string> = {
   task_type: 'i.task_type',
 };
 
+/** A call's UTC day, and the instant a UTC day (a date parameter) starts. */
+const UTC_DAY = `(i.started_at AT TIME ZONE 'UTC')::date`;
+const dayStart = (placeholder: string) => `(${placeholder}::date::timestamp AT TIME ZONE 'UTC')`;
+
 /**
  * Invocation statistics per value of `groupBy`, over the invocations that match `filters` and have that
  * value (grouping by tool leaves model calls out): counts, success rate, latency average and percentiles
- * (interpolated, as percentile_cont), failure types, tokens and cost (null when nothing was priced).
- * Busiest first.
+ * (exact, interpolated as percentile_cont), failure types, tokens and cost (null when nothing was priced).
+ * Busiest first. Without filters other than since/until, the UTC days before yesterday that the range
+ * covers whole come from stats_day (migration 013), computed on first use and again after a change.
  * @example await invocationStats(db, tenantId, 'tool', { success: false })
  */
 export async function invocationStats(
@@ -25,39 +32,136 @@ export async function invocationStats(
   filters: InvocationFilters,
 ): Promise<InvocationStatsRow[]> {
   const key = GROUP_COLUMN[groupBy];
-  const where = invocationConditions(tenantId, filters).add(`${key} IS NOT NULL`);
-  const { rows } = await db.query<InvocationStatsRow & { percentiles: (number | null)[] | null }>(
-    `SELECT ${key} AS key,
-            count(*)::int AS total_invocations,
-            count(*) FILTER (WHERE i.success)::int AS successful,
-            count(*) FILTER (WHERE NOT i.success)::int AS failed,
-            avg(i.latency_ms) AS avg_duration_ms,
-            percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY i.latency_ms) AS percentiles,
-            -- The failures' types, counted from the group's own rows (no second pass over the table).
-            coalesce((SELECT jsonb_object_agg(t.type, t.n) FROM (
-                        SELECT type, count(*)::int AS n
-                        FROM unnest(array_agg(coalesce(i.error_type, 'error')) FILTER (WHERE NOT i.success)) AS type
-                        GROUP BY type) t), '{}') AS failure_types,
-            coalesce(sum(i.input_tokens), 0)::bigint AS input_tokens,
-            coalesce(sum(i.output_tokens), 0)::bigint AS output_tokens,
-            sum(i.cost_usd) AS cost_usd
-     FROM invocation i WHERE ${where.toSql()}
-     GROUP BY 1 ORDER BY 2 DESC, 1`,
-    where.params,
+  const calls = invocationConditions(tenantId, filters).add(`${key} IS NOT NULL`);
+  const { since, until, ...others } = filters;
+  const days = Object.values(others).every((v) => v === undefined)
+    ? await keptDayRange(db, tenantId, filters)
+    : null;
+  if (!days) return mergeStatsPartials(await statsPartials(db, key, calls, 'NULL'));
+  await refreshStaleDays(db, tenantId, groupBy, days);
+  const { rows: kept } = await db.query<StatsPartial>(
+    `SELECT stats, keys, counts, latencies FROM stats_day
+     WHERE tenant_id = $1 AND group_by = $2 AND day BETWEEN $3 AND $4`,
+    [tenantId, groupBy, days.first, days.last],
   );
-  return rows.map((row) => ({
-    key: row.key,
-    total_invocations: row.total_invocations,
-    successful: row.successful,
-    failed: row.failed,
-    success_rate: row.successful / row.total_invocations,
-    avg_duration_ms: row.avg_duration_ms,
-    p50_ms: row.percentiles?.[0] ?? null,
-    p95_ms: row.percentiles?.[1] ?? null,
-    p99_ms: row.percentiles?.[2] ?? null,
-    failure_types: row.failure_types,
-    input_tokens: row.input_tokens,
-    output_tokens: row.output_tokens,
-    cost_usd: row.cost_usd,
-  }));
+  // The calls of the range outside those days: partial days at its ends, yesterday and today.
+  calls.add(
+    `(i.started_at < ${dayStart('$')} OR i.started_at >= ${dayStart('$')} + interval '1 day')`,
+    days.first,
+    days.last,
+  );
+  return mergeStatsPartials([...kept, ...(await statsPartials(db, key, calls, 'NULL'))]);
+}
+
+interface DayRange {
+  /** Inclusive, as YYYY-MM-DD. */
+  first: string;
+  last: string;
+}
+
+/**
+ * The UTC days that stats_day may serve for a since/until range: whole days inside it, from the tenant's
+ * first call to the day before yesterday (later ones still change). Null when there is none.
+ */
+async function keptDayRange(
+  db: Queryable,
+  tenantId: string,
+  range: Pick<InvocationFilters, 'since' | 'until'>,
+): Promise<DayRange | null> {
+  const { rows } = await db.query<{ first: string | null; last: string | null }>(
+    `SELECT greatest((($2::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date,
+                     (SELECT (min(started_at) AT TIME ZONE 'UTC')::date FROM invocation WHERE tenant_id = $1))::text AS first,
+            least(($3::timestamptz AT TIME ZONE 'UTC')::date - 1,
+                  (statement_timestamp() AT TIME ZONE 'UTC')::date - 2)::text AS last`,
+    [tenantId, range.since ?? null, range.until ?? null],
+  );
+  const { first, last } = rows[0]!;
+  return first !== null && last !== null && first <= last ? { first, last } : null;
+}
+
+/** Computes again the kept days of `days` that are missing or older than their stats_day_version. */
+async function refreshStaleDays(db: Queryable, tenantId: string, groupBy: StatsGroupBy, days: DayRange) {
+  const { rows } = await db.query<{ day: string }>(
+    `SELECT d.day::date::text AS day FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
+     LEFT JOIN stats_day s ON s.tenant_id = $1 AND s.group_by = $2 AND s.day = d.day
+     LEFT JOIN stats_day_version v ON v.tenant_id = $1 AND v.day = d.day
+     WHERE s.version IS DISTINCT FROM coalesce(v.version, 0) ORDER BY 1`,
+    [tenantId, groupBy, days.first, days.last],
+  );
+  for (const run of consecutiveRuns(rows.map((r) => r.day))) await fillDays(db, tenantId, groupBy, run);
+}
+
+/**
+ * Stores the stats of every day of `run` (consecutive days), with the version each had in the same
+ * snapshot as the calls read, so that a change committed meanwhile leaves the day stale, not wrong.
+ */
+async function fillDays(db: Queryable, tenantId: string, groupBy: StatsGroupBy, run: string[]) {
+  const calls = new Conditions()
+    .add('i.tenant_id = $', tenantId)
+    .add(`i.started_at >= ${dayStart('$')}`, run[0])
+    .add(`i.started_at < ${dayStart('$')} + interval '1 day'`, run[run.length - 1])
+    .add(`${GROUP_COLUMN[groupBy]} IS NOT NULL`);
+  const days = calls.bind(run);
+  const group = calls.bind(groupBy);
+  await db.query(
+    `WITH fresh AS (${partialsSql(GROUP_COLUMN[groupBy], calls, UTC_DAY)})
+     INSERT INTO stats_day AS s (tenant_id, group_by, day, version, stats, keys, counts, latencies)
+     SELECT $1, ${group}, d.day, coalesce(v.version, 0), coalesce(f.stats, '{}'), coalesce(f.keys, '{}'),
+            coalesce(f.counts, '{}'), coalesce(f.latencies, ''::bytea)
+     FROM unnest(${days}::date[]) AS d(day)
+     LEFT JOIN fresh f ON f.day = d.day
+     LEFT JOIN stats_day_version v ON v.tenant_id = $1 AND v.day = d.day
+     ORDER BY d.day
+     ON CONFLICT (tenant_id, group_by, day) DO UPDATE
+     SET version = EXCLUDED.version, stats = EXCLUDED.stats, keys = EXCLUDED.keys, counts = EXCLUDED.counts,
+         latencies = EXCLUDED.latencies
+     WHERE s.version <= EXCLUDED.version`,
+    calls.params,
+  );
+}
+
+async function statsPartials(db: Queryable, key: string, calls: Conditions, day: string) {
+  const { rows } = await db.query<StatsPartial>(partialsSql(key, calls, day), calls.params);
+  return rows;
+}
+
+/**
+ * The stats of the calls `calls` selects, by `key`, one row (a StatsPartial) per value of `day`.
+ * Grouped by failure type first, so that failure types are counted in the same pass.
+ */
+function partialsSql(key: string, calls: Conditions, day: string): string {
+  return `WITH per_type AS (
+      SELECT ${day} AS day, ${key} AS key,
+             CASE WHEN i.success THEN NULL ELSE coalesce(i.error_type, 'error') END AS failure,
+             count(*) AS total, count(i.latency_ms) AS latency_n, sum(i.latency_ms) AS latency_sum,
+             sum(i.input_tokens) AS input_tokens, sum(i.output_tokens) AS output_tokens, sum(i.cost_usd) AS cost_usd,
+             string_agg(float8send(i.latency_ms), ''::bytea) AS latencies
+      FROM invocation i WHERE ${calls.toSql()}
+      GROUP BY 1, 2, 3
+    ), per_key AS (
+      SELECT day, key, sum(total) AS total, coalesce(sum(total) FILTER (WHERE failure IS NULL), 0) AS successful,
+             sum(latency_n) AS latency_n, sum(latency_sum) AS latency_sum,
+             coalesce(jsonb_object_agg(failure, total) FILTER (WHERE failure IS NOT NULL), '{}') AS failure_types,
+             coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+             sum(cost_usd) AS cost_usd, string_agg(latencies, ''::bytea) AS latencies
+      FROM per_type GROUP BY 1, 2
+    )
+    SELECT day,
+           jsonb_object_agg(key, jsonb_build_object('total', total, 'successful', successful, 'latency_n', latency_n,
+             'latency_sum', latency_sum, 'failure_types', failure_types, 'input_tokens', input_tokens,
+             'output_tokens', output_tokens, 'cost_usd', cost_usd)) AS stats,
+           array_agg(key ORDER BY key) AS keys, array_agg(latency_n::int ORDER BY key) AS counts,
+           coalesce(string_agg(latencies, ''::bytea ORDER BY key), ''::bytea) AS latencies
+    FROM per_key GROUP BY 1`;
+}
+
+/** Sorted YYYY-MM-DD days split where one is not the day after the one before. */
+function consecutiveRuns(days: readonly string[]): string[][] {
+  const runs: string[][] = [];
+  for (const day of days) {
+    const run = runs[runs.length - 1];
+    if (run && Date.parse(day) - Date.parse(run[run.length - 1]!) === 86_400_000) run.push(day);
+    else runs.push([day]);
+  }
+  return runs;
 }

@@ -50,7 +50,9 @@ export class RestoreLoad {
   ) {}
 
   static async begin(client: pg.ClientBase): Promise<RestoreLoad> {
-    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}`);
+    // The archive holds what the triggers of invocation did (stats_day_version): loading its calls must
+    // not do it again. Re-enabled at commit; a rollback undoes both.
+    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}; ALTER TABLE invocation DISABLE TRIGGER USER`);
     const tables = await dataTables(client);
     return new RestoreLoad(client, new Map(tables.map((t) => [t.name, t])));
   }
@@ -92,7 +94,7 @@ export class RestoreLoad {
   }
 
   async commit(): Promise<void> {
-    await this.client.query('COMMIT');
+    await this.client.query('ALTER TABLE invocation ENABLE TRIGGER USER; COMMIT');
   }
 
   async rollback(): Promise<void> {

@@ -1,0 +1,139 @@
+import type { InvocationStatsRow } from '@agentrace/schemas';
+
+/** One key's stats over part of the calls (a day, or the calls no kept day covers). */
+export interface KeyStats {
+  total: number;
+  successful: number;
+  latency_n: number;
+  latency_sum: number | null;
+  failure_types: Record<string, number>;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+}
+
+/**
+ * Stats of some calls by key, as PostgreSQL sends them: `stats` per key, and every latency as big-endian
+ * float8s, `counts[i]` of them for `keys[i]`, in that order.
+ */
+export interface StatsPartial {
+  stats: Record<string, KeyStats>;
+  keys: string[];
+  counts: number[];
+  latencies: Buffer;
+}
+
+interface Merged extends KeyStats {
+  latencies: Float64Array[];
+}
+
+/**
+ * Adds partials up into the API's rows, busiest first (then by key): sums are summed, and percentiles are
+ * percentile_cont's, exact, over every latency of the key.
+ */
+export function mergeStatsPartials(partials: readonly StatsPartial[]): InvocationStatsRow[] {
+  const byKey = new Map<string, Merged>();
+  for (const partial of partials) {
+    for (const [key, s] of Object.entries(partial.stats)) {
+      const m = byKey.get(key);
+      if (!m) {
+        byKey.set(key, { ...s, failure_types: { ...s.failure_types }, latencies: [] });
+        continue;
+      }
+      m.total += s.total;
+      m.successful += s.successful;
+      m.latency_n += s.latency_n;
+      m.latency_sum = addNullable(m.latency_sum, s.latency_sum);
+      m.input_tokens += s.input_tokens;
+      m.output_tokens += s.output_tokens;
+      m.cost_usd = addNullable(m.cost_usd, s.cost_usd);
+      for (const [type, n] of Object.entries(s.failure_types))
+        m.failure_types[type] = (m.failure_types[type] ?? 0) + n;
+    }
+    let offset = 0;
+    partial.keys.forEach((key, i) => {
+      const bytes = partial.counts[i]! * 8;
+      byKey.get(key)!.latencies.push(float64sOf(partial.latencies.subarray(offset, offset + bytes)));
+      offset += bytes;
+    });
+  }
+  return [...byKey]
+    .map(([key, m]) => {
+      const latencies = concat(m.latencies, m.latency_n);
+      return {
+        key,
+        total_invocations: m.total,
+        successful: m.successful,
+        failed: m.total - m.successful,
+        success_rate: m.successful / m.total,
+        avg_duration_ms: m.latency_n > 0 ? m.latency_sum! / m.latency_n : null,
+        p50_ms: percentile(latencies, 0.5),
+        p95_ms: percentile(latencies, 0.95),
+        p99_ms: percentile(latencies, 0.99),
+        failure_types: m.failure_types,
+        input_tokens: m.input_tokens,
+        output_tokens: m.output_tokens,
+        cost_usd: m.cost_usd,
+      };
+    })
+    .sort(
+      (a, b) => b.total_invocations - a.total_invocations || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
+}
+
+const addNullable = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
+
+/** PostgreSQL's float8send bytes (big-endian) as numbers. */
+function float64sOf(bytes: Buffer): Float64Array {
+  const copy = Buffer.from(bytes); // swap64 works in place, and `bytes` may not be 8-byte aligned
+  copy.swap64();
+  return new Float64Array(copy.buffer, copy.byteOffset, copy.length / 8);
+}
+
+function concat(parts: readonly Float64Array[], n: number): Float64Array {
+  const all = new Float64Array(n);
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.length;
+  }
+  return all;
+}
+
+/** percentile_cont(q): linear between the two nearest ranks; null when there are no values. */
+function percentile(values: Float64Array, q: number): number | null {
+  const n = values.length;
+  if (n === 0) return null;
+  const rank = q * (n - 1);
+  const below = Math.floor(rank);
+  const low = select(values, below);
+  const high = below + 1 < n ? select(values, below + 1) : low;
+  return low + (rank - below) * (high - low);
+}
+
+/**
+ * The k-th smallest value, by quickselect in place: expected O(n), where a sort of a month of one tool's
+ * latencies is O(n log n).
+ */
+function select(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = swap;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return values[k]!;
+}
