@@ -94,6 +94,10 @@ function expectSame(actual: InvocationStatsRow[], expected: Awaited<ReturnType<t
 
 const stats = (t: NewTenant, groupBy: StatsGroupBy, filters: InvocationFilters = {}) =>
   withTenant(db.pool, t.tenantId, (client) => invocationStats(client, t.tenantId, groupBy, filters));
+const between = (range: { since: string; until: string }) => ({
+  since: new Date(range.since),
+  until: new Date(range.until),
+});
 
 const keptDays = async (t: NewTenant, groupBy = 'tool') =>
   (
@@ -141,11 +145,14 @@ describe('invocation stats from kept days', () => {
 
   it('adds whole days and the partial days at both ends of a since/until range exactly once', async () => {
     const range = { since: at(8, 5 * 3_600_000 + 1), until: at(2, 13 * 3_600_000) };
-    expectSame(await stats(tenant, 'tool', range), await oracle('tool', tenant, range));
+    expectSame(await stats(tenant, 'tool', between(range)), await oracle('tool', tenant, range));
     const midnight = { since: at(6), until: at(3) };
-    expectSame(await stats(tenant, 'tool', midnight), await oracle('tool', tenant, midnight));
+    expectSame(await stats(tenant, 'tool', between(midnight)), await oracle('tool', tenant, midnight));
     const insideOneDay = { since: at(5, 1000), until: at(5, 20 * 3_600_000) };
-    expectSame(await stats(tenant, 'tool', insideOneDay), await oracle('tool', tenant, insideOneDay));
+    expectSame(
+      await stats(tenant, 'tool', between(insideOneDay)),
+      await oracle('tool', tenant, insideOneDay),
+    );
   });
 
   it('counts a late call of a kept day, and a re-sent one only once', async () => {
