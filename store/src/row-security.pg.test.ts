@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from './audit-log.ts';
 import { createPool } from './connection.ts';
 import { writeSteps } from './ingest-writer.ts';
+import { invocationStats } from './invocation-stats.ts';
 import { migrate } from './migrate.ts';
 import { listRuns } from './run-queries.ts';
 import { createTenant, type NewTenant } from './tenancy.ts';
@@ -42,6 +43,8 @@ async function seed(t: NewTenant) {
      VALUES ($1, $2, $3, $4, 'tool', 'sha256:x', now() + interval '5 minutes')`,
     [t.tenantId, randomUUID(), t.projectId, randomUUID()],
   );
+  // Fills stats_day (the call's day is over).
+  await withTenant(db.pool, t.tenantId, (client) => invocationStats(client, t.tenantId, 'tool', {}));
 }
 
 beforeAll(async () => {
