@@ -121,7 +121,11 @@ try {
   ];
   const results = [];
   for (const c of cases) {
-    const body = JSON.parse(Buffer.from(await get(c.path, c.base)).toString()) as {
+    // The first request apart: it may fill what later ones reuse (kept stats days, the timeline cache).
+    const firstStart = performance.now();
+    const first = await get(c.path, c.base);
+    const firstMs = performance.now() - firstStart;
+    const body = JSON.parse(Buffer.from(first).toString()) as {
       data?: unknown[];
       steps?: unknown[];
     };
@@ -134,11 +138,12 @@ try {
       items: size,
       p50_ms: +p50.toFixed(1),
       p99_ms: +p99.toFixed(1),
+      first_ms: +firstMs.toFixed(1),
       target_p99_ms: c.target,
     });
     log(
       `${c.name.padEnd(40)} ${String(size).padStart(5)} items  p50 ${p50.toFixed(1).padStart(6)} ms  p99 ${p99.toFixed(1).padStart(6)} ms  ` +
-        `(target p99 < ${c.target} ms: ${p99 < c.target ? 'met' : 'MISSED'})`,
+        `(target p99 < ${c.target} ms: ${p99 < c.target ? 'met' : 'MISSED'}; first request ${firstMs.toFixed(1)} ms)`,
     );
   }
   served.server.close();

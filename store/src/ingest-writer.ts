@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { bindToolSteps, countViolations } from './binding.ts';
 import type { StepFacts, StepOutcome, WritableStep } from './ingest-types.ts';
 import { copyInvocationRows, copyStepRows, rowsOf } from './copy-rows.ts';
+import { bumpLateCallDays } from './invocation-stats.ts';
 import { mergeRun, placeholderRun, type RunState } from './run-merge.ts';
 import { TIMESTAMP_TEXT } from './sql-fragments.ts';
 import { type NewStreamEvent, recordStreamEvents } from './stream-events.ts';
@@ -121,6 +122,10 @@ async function writeInTransaction(
   }));
   await copyStepRows(client, settled);
   await copyInvocationRows(client, settled);
+  await bumpLateCallDays(
+    client,
+    fresh.flatMap((f) => (f.record.invocation ? [f.record] : [])),
+  );
   await updateRuns(client, runs, states, freshByRun);
   await countViolations(client, fresh, violations);
   const usageRuns = runs.filter((r) =>

@@ -165,3 +165,23 @@ function consecutiveRuns(days: readonly string[]): string[][] {
   }
   return runs;
 }
+
+/**
+ * Marks the kept stats of the closed UTC days of `calls` stale (stats_day_version), in the transaction
+ * that inserts them: for the ingest writer, whose calls are nearly always of today, so it costs a
+ * statement only for a batch holding late ones. Updates and deletes are bumped by triggers.
+ * @example await bumpLateCallDays(client, insertedRecords)
+ */
+export async function bumpLateCallDays(
+  db: Queryable,
+  calls: readonly { tenantId: string; ts: string }[],
+): Promise<void> {
+  const today = new Date().toISOString().slice(0, 10);
+  // `ts` is RFC 3339 UTC, so its first ten characters are its UTC day.
+  const late = calls.filter((c) => c.ts.slice(0, 10) < today);
+  if (late.length === 0) return;
+  await db.query('SELECT stats_bump_days($1::uuid[], $2::date[])', [
+    late.map((c) => c.tenantId),
+    late.map((c) => c.ts.slice(0, 10)),
+  ]);
+}

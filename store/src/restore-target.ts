@@ -50,9 +50,7 @@ export class RestoreLoad {
   ) {}
 
   static async begin(client: pg.ClientBase): Promise<RestoreLoad> {
-    // The archive holds what the triggers of invocation did (stats_day_version): loading its calls must
-    // not do it again. Re-enabled at commit; a rollback undoes both.
-    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}; ALTER TABLE invocation DISABLE TRIGGER USER`);
+    await client.query(`BEGIN; ${COPY_TEXT_SETTINGS}`);
     const tables = await dataTables(client);
     return new RestoreLoad(client, new Map(tables.map((t) => [t.name, t])));
   }
@@ -94,7 +92,7 @@ export class RestoreLoad {
   }
 
   async commit(): Promise<void> {
-    await this.client.query('ALTER TABLE invocation ENABLE TRIGGER USER; COMMIT');
+    await this.client.query('COMMIT');
   }
 
   async rollback(): Promise<void> {

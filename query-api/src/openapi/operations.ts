@@ -242,7 +242,11 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'Invocation statistics by group',
     query: InvocationStatsQuery,
     responses: {
-      200: { description: 'one row per group, busiest first', schema: COMPONENTS.InvocationStats },
+      200: {
+        description:
+          'one row per group, busiest first; percentiles exact. Without filters other than since/until, whole UTC days before yesterday are computed once and kept until a change to them',
+        schema: COMPONENTS.InvocationStats,
+      },
     },
   },
   'GET /v1/artifacts/:artifactId/invocations': {

@@ -4,11 +4,12 @@
 -- here, per group_by, the first time a query needs them: counts, sums, failure types and every latency
 -- (so percentiles stay exact: a histogram could not merge into percentile_cont's answer).
 --
--- Freshness: stats_day_version counts the changes to a tenant's calls of each closed day, bumped by the
--- triggers below in the changing transaction (a late span, a cost recompute, retention). A kept day is
--- used only while its version is current. Only days before yesterday are kept, and a change bumps every
--- day before today: a change that was not bumped (its day was today when it was made) would have to
--- commit more than a day later to be missed.
+-- Freshness: stats_day_version counts the changes to a tenant's calls of each closed day, bumped in the
+-- changing transaction: by the ingest writer for a late call (one statement per batch that has any), and
+-- by the triggers below for a cost recompute or retention. A kept day is used only while its version is
+-- current. Only days before yesterday are kept, and a change bumps every day before today: a change that
+-- was not bumped (its day was today when it was made) would have to commit more than a day later to be
+-- missed.
 CREATE TABLE stats_day_version (
   tenant_id uuid NOT NULL,
   day date NOT NULL,
@@ -37,8 +38,7 @@ ALTER TABLE stats_day ALTER COLUMN latencies SET STORAGE EXTERNAL;
 SELECT agentrace_secure_tenant_table('stats_day');
 
 -- Bumps the version of each closed day in (tenants[i], days[i]), in key order (concurrent bumps cannot
--- deadlock). SECURITY DEFINER: whoever changes calls (the owner's ingest, the application role's native
--- steps) records it, and nobody may set versions otherwise.
+-- deadlock). SECURITY DEFINER: whoever changes calls records it, and nobody may set versions otherwise.
 CREATE FUNCTION stats_bump_days(tenants uuid[], days date[]) RETURNS void LANGUAGE sql SECURITY DEFINER
 SET search_path FROM CURRENT AS $$
   INSERT INTO stats_day_version AS v (tenant_id, day, version)
@@ -51,20 +51,8 @@ REVOKE EXECUTE ON FUNCTION stats_bump_days(uuid[], date[]) FROM PUBLIC;
 
 CREATE FUNCTION stats_changed_calls() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path FROM CURRENT AS $$
-DECLARE
-  day_key text;
-  bumped text;
 BEGIN
-  IF TG_LEVEL = 'ROW' THEN
-    -- One bump per day and transaction is enough (no fill sees the transaction until it commits), and
-    -- a backfill of old calls would otherwise update the version row once per call.
-    day_key := NEW.tenant_id::text || '/' || (NEW.started_at AT TIME ZONE 'UTC')::date::text || ' ';
-    bumped := coalesce(current_setting('agentrace.stats_bumped_days', true), '');
-    IF strpos(bumped, day_key) = 0 THEN
-      PERFORM stats_bump_days(ARRAY[NEW.tenant_id], ARRAY[(NEW.started_at AT TIME ZONE 'UTC')::date]);
-      PERFORM set_config('agentrace.stats_bumped_days', bumped || day_key, true);
-    END IF;
-  ELSIF TG_OP = 'UPDATE' THEN
+  IF TG_OP = 'UPDATE' THEN
     -- Both days of a call whose start moved.
     PERFORM stats_bump_days(array_agg(c.tenant_id), array_agg((c.started_at AT TIME ZONE 'UTC')::date))
     FROM (SELECT tenant_id, started_at FROM old_calls UNION ALL SELECT tenant_id, started_at FROM new_calls) c;
@@ -77,12 +65,10 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION stats_changed_calls() FROM PUBLIC;
 
--- Ingest: per row, and only for a call of a closed day (a late span), so that COPY of today's calls
--- evaluates one comparison per row and queues nothing.
-CREATE TRIGGER stats_late_call AFTER INSERT ON invocation FOR EACH ROW
-  WHEN (NEW.started_at < date_trunc('day', statement_timestamp() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
-  EXECUTE FUNCTION stats_changed_calls();
--- Cost recompute and retention change many calls at once: one bump per statement.
+-- Cost recompute and retention change many calls at once: one bump per statement. (Inserts are bumped by
+-- the ingest writer, which knows the days of its calls: a trigger per row made a backfill of old calls
+-- several times slower, and a statement trigger would copy every inserted row for the common case of
+-- none being late.)
 CREATE TRIGGER stats_updated_calls AFTER UPDATE ON invocation
   REFERENCING OLD TABLE AS old_calls NEW TABLE AS new_calls
   FOR EACH STATEMENT EXECUTE FUNCTION stats_changed_calls();
