@@ -191,6 +191,8 @@ describe('invocation stats from kept days', () => {
     ]);
     expectSame(await stats(tenant, 'tool'), await oracle('tool', tenant));
     expectSame(await stats(tenant, 'model'), await oracle('model', tenant));
+    // The day whose calls are all gone is no longer kept.
+    expect((await keptDays(tenant))[0]!.day).toBe(at(8).slice(0, 10));
   });
 
   it("keeps each tenant's days apart", async () => {

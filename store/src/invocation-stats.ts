@@ -38,6 +38,14 @@ export async function invocationStats(
     ? await keptDayRange(db, tenantId, filters)
     : null;
   if (!days) return mergeStatsPartials(await statsPartials(db, key, calls, 'NULL'));
+  // Days before the tenant's first call no longer have calls (retention took them): nothing reads them.
+  if (since === undefined) {
+    await db.query('DELETE FROM stats_day WHERE tenant_id = $1 AND group_by = $2 AND day < $3', [
+      tenantId,
+      groupBy,
+      days.first,
+    ]);
+  }
   await refreshStaleDays(db, tenantId, groupBy, days);
   const { rows: kept } = await db.query<StatsPartial>(
     `SELECT stats, keys, counts, latencies FROM stats_day
