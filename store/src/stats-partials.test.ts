@@ -4,7 +4,9 @@ import { type KeyStats, mergeStatsPartials, type StatsPartial } from './stats-pa
 /** A partial of one key, with latencies as PostgreSQL's float8send writes them (big-endian). */
 function partial(key: string, latencies: number[], stats: Partial<KeyStats> = {}): StatsPartial {
   const bytes = Buffer.alloc(latencies.length * 8);
-  latencies.forEach((v, i) => bytes.writeDoubleBE(v, i * 8));
+  latencies.forEach((v, i) => {
+    bytes.writeDoubleBE(v, i * 8);
+  });
   return {
     stats: {
       [key]: {
@@ -37,7 +39,10 @@ function reference(values: number[], q: number): number {
 describe('mergeStatsPartials', () => {
   it('gives percentile_cont over every latency of a key, whatever parts they came in', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647) * 1000;
+    const random = () => {
+      seed = (seed * 48271) % 2147483647;
+      return (seed / 2147483647) * 1000;
+    };
     for (const n of [1, 2, 3, 10, 101, 5000]) {
       const values = Array.from({ length: n }, () => Math.round(random()) / 4); // with repeats
       const parts = [values.slice(0, n >> 2), values.slice(n >> 2, n >> 1), values.slice(n >> 1)];
