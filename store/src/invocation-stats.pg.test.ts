@@ -217,8 +217,14 @@ describe('invocation stats from kept days', () => {
     await writeSteps(db.pool, calls(fresh, [at(4), at(5, 60_000), at(6, 120_000), at(6, 180_000)], 9));
     const answers = await Promise.all(Array.from({ length: 4 }, () => stats(fresh, 'tool')));
     for (const answer of answers) expectSame(answer, await oracle('tool', fresh));
-    // From the first call's day to the day before yesterday, days without calls too.
-    expect((await keptDays(fresh)).map((d) => d.day)).toEqual([6, 5, 4, 3, 2].map((d) => at(d).slice(0, 10)));
+    expect((await keptDays(fresh)).map((d) => d.day)).toEqual([6, 5, 4].map((d) => at(d).slice(0, 10)));
+  });
+
+  it('keeps only days with calls: a call stamped decades ago costs one day', async () => {
+    const skewed = await createTenant(db.pool, 'stats-days-skewed-clock');
+    await writeSteps(db.pool, calls(skewed, ['1990-06-01T12:00:00.000000Z', at(3), at(0, 1000)], 1));
+    expectSame(await stats(skewed, 'tool'), await oracle('tool', skewed));
+    expect((await keptDays(skewed)).map((d) => d.day)).toEqual(['1990-06-01', at(3).slice(0, 10)]);
   });
 
   it('answers filtered stats from the calls, exactly', async () => {

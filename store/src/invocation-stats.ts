@@ -35,66 +35,81 @@ export async function invocationStats(
   const calls = invocationConditions(tenantId, filters).add(`${key} IS NOT NULL`);
   const { since, until, ...others } = filters;
   const days = Object.values(others).every((v) => v === undefined)
-    ? await keptDayRange(db, tenantId, filters)
-    : null;
-  if (!days) return mergeStatsPartials(await statsPartials(db, key, calls, 'NULL'));
+    ? await keptDays(db, tenantId, filters)
+    : [];
+  if (days.length === 0) return mergeStatsPartials(await statsPartials(db, key, calls, 'NULL'));
+  const first = days[0]!;
+  const last = days[days.length - 1]!;
   // Days before the tenant's first call no longer have calls (retention took them): nothing reads them.
   if (since === undefined) {
     await db.query('DELETE FROM stats_day WHERE tenant_id = $1 AND group_by = $2 AND day < $3', [
       tenantId,
       groupBy,
-      days.first,
+      first,
     ]);
   }
   await refreshStaleDays(db, tenantId, groupBy, days);
   const { rows: kept } = await db.query<StatsPartial>(
     `SELECT stats, keys, counts, latencies FROM stats_day
-     WHERE tenant_id = $1 AND group_by = $2 AND day BETWEEN $3 AND $4`,
-    [tenantId, groupBy, days.first, days.last],
+     WHERE tenant_id = $1 AND group_by = $2 AND day = ANY($3::date[])`,
+    [tenantId, groupBy, days],
   );
-  // The calls of the range outside those days: partial days at its ends, yesterday and today.
+  // The calls of the range outside those days: partial days at its ends, yesterday and today. (Between
+  // the first and the last, every day with calls is one of them.)
   calls.add(
     `(i.started_at < ${dayStart('$')} OR i.started_at >= ${dayStart('$')} + interval '1 day')`,
-    days.first,
-    days.last,
+    first,
+    last,
   );
   return mergeStatsPartials([...kept, ...(await statsPartials(db, key, calls, 'NULL'))]);
 }
 
-interface DayRange {
-  /** Inclusive, as YYYY-MM-DD. */
-  first: string;
-  last: string;
-}
-
 /**
- * The UTC days that stats_day may serve for a since/until range: whole days inside it, from the tenant's
- * first call to the day before yesterday (later ones still change). Null when there is none.
+ * The UTC days, as YYYY-MM-DD in order, that stats_day may serve for a since/until range: the days with
+ * calls among those the range covers whole, up to the day before yesterday (later ones still change).
+ * Found by skipping from each day with calls to the next through the time index, one probe per day, so
+ * that a lone call stamped decades ago (a client with a broken clock) costs one day, not thousands.
  */
-async function keptDayRange(
+async function keptDays(
   db: Queryable,
   tenantId: string,
   range: Pick<InvocationFilters, 'since' | 'until'>,
-): Promise<DayRange | null> {
-  const { rows } = await db.query<{ first: string | null; last: string | null }>(
-    `SELECT greatest((($2::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date,
-                     (SELECT (min(started_at) AT TIME ZONE 'UTC')::date FROM invocation WHERE tenant_id = $1))::text AS first,
-            least(($3::timestamptz AT TIME ZONE 'UTC')::date - 1,
-                  (statement_timestamp() AT TIME ZONE 'UTC')::date - 2)::text AS last`,
+): Promise<string[]> {
+  const { rows } = await db.query<{ day: string }>(
+    `WITH RECURSIVE bounds AS (
+       SELECT ((($2::timestamptz AT TIME ZONE 'UTC') + interval '1 day' - interval '1 microsecond')::date::timestamp
+                 AT TIME ZONE 'UTC') AS since,
+              (least(($3::timestamptz AT TIME ZONE 'UTC')::date, (statement_timestamp() AT TIME ZONE 'UTC')::date - 1)
+                 ::timestamp AT TIME ZONE 'UTC') AS until
+     ), day_with_calls(day) AS (
+       SELECT (SELECT (min(i.started_at) AT TIME ZONE 'UTC')::date FROM invocation i
+               WHERE i.tenant_id = $1 AND i.started_at >= coalesce(b.since, '-infinity') AND i.started_at < b.until)
+       FROM bounds b
+       UNION ALL
+       SELECT (SELECT (min(i.started_at) AT TIME ZONE 'UTC')::date FROM invocation i
+               WHERE i.tenant_id = $1 AND i.started_at >= ((d.day + 1)::timestamp AT TIME ZONE 'UTC')
+                 AND i.started_at < b.until)
+       FROM day_with_calls d, bounds b WHERE d.day IS NOT NULL
+     )
+     SELECT day::text AS day FROM day_with_calls WHERE day IS NOT NULL ORDER BY 1`,
     [tenantId, range.since ?? null, range.until ?? null],
   );
-  const { first, last } = rows[0]!;
-  return first !== null && last !== null && first <= last ? { first, last } : null;
+  return rows.map((r) => r.day);
 }
 
-/** Computes again the kept days of `days` that are missing or older than their stats_day_version. */
-async function refreshStaleDays(db: Queryable, tenantId: string, groupBy: StatsGroupBy, days: DayRange) {
+/** Computes again the days of `days` that are not kept, or kept at a version older than their current one. */
+async function refreshStaleDays(
+  db: Queryable,
+  tenantId: string,
+  groupBy: StatsGroupBy,
+  days: readonly string[],
+) {
   const { rows } = await db.query<{ day: string }>(
-    `SELECT d.day::date::text AS day FROM generate_series($3::date, $4::date, interval '1 day') AS d(day)
+    `SELECT d.day::text AS day FROM unnest($3::date[]) AS d(day)
      LEFT JOIN stats_day s ON s.tenant_id = $1 AND s.group_by = $2 AND s.day = d.day
      LEFT JOIN stats_day_version v ON v.tenant_id = $1 AND v.day = d.day
      WHERE s.version IS DISTINCT FROM coalesce(v.version, 0) ORDER BY 1`,
-    [tenantId, groupBy, days.first, days.last],
+    [tenantId, groupBy, days],
   );
   for (const run of consecutiveRuns(rows.map((r) => r.day))) await fillDays(db, tenantId, groupBy, run);
 }
