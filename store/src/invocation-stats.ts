@@ -21,8 +21,8 @@ const dayStart = (placeholder: string) => `(${placeholder}::date::timestamp AT T
  * Invocation statistics per value of `groupBy`, over the invocations that match `filters` and have that
  * value (grouping by tool leaves model calls out): counts, success rate, latency average and percentiles
  * (exact, interpolated as percentile_cont), failure types, tokens and cost (null when nothing was priced).
- * Busiest first. Without filters other than since/until, the UTC days before yesterday that the range
- * covers whole come from stats_day (migration 013), computed on first use and again after a change.
+ * Busiest first. Without filters other than since/until, the UTC days with calls before yesterday that
+ * the range covers whole come from stats_day (migration 013), computed on first use and after a change.
  * @example await invocationStats(db, tenantId, 'tool', { success: false })
  */
 export async function invocationStats(
