@@ -244,7 +244,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     responses: {
       200: {
         description:
-          'one row per group, busiest first; percentiles exact. Without filters other than since/until, whole UTC days before yesterday are computed once and kept until a change to them',
+          'one row per group, busiest first; percentiles exact. Without filters other than since/until, whole UTC days with calls before yesterday are computed once and kept until a change to them',
         schema: COMPONENTS.InvocationStats,
       },
     },
