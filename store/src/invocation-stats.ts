@@ -50,7 +50,7 @@ export async function invocationStats(
   }
   await refreshStaleDays(db, tenantId, groupBy, days);
   const { rows: kept } = await db.query<StatsPartial>(
-    `SELECT stats, keys, counts, latencies FROM stats_day
+    `SELECT stats, keys, latencies FROM stats_day
      WHERE tenant_id = $1 AND group_by = $2 AND day = ANY($3::date[])`,
     [tenantId, groupBy, days],
   );
@@ -128,15 +128,15 @@ async function fillDays(db: Queryable, tenantId: string, groupBy: StatsGroupBy, 
   const group = calls.bind(groupBy);
   await db.query(
     `WITH fresh AS (${partialsSql(GROUP_COLUMN[groupBy], calls, UTC_DAY)})
-     INSERT INTO stats_day AS s (tenant_id, group_by, day, version, stats, keys, counts, latencies)
+     INSERT INTO stats_day AS s (tenant_id, group_by, day, version, stats, keys, latencies)
      SELECT $1, ${group}, d.day, coalesce(v.version, 0), coalesce(f.stats, '{}'), coalesce(f.keys, '{}'),
-            coalesce(f.counts, '{}'), coalesce(f.latencies, ''::bytea)
+            coalesce(f.latencies, ''::bytea)
      FROM unnest(${days}::date[]) AS d(day)
      LEFT JOIN fresh f ON f.day = d.day
      LEFT JOIN stats_day_version v ON v.tenant_id = $1 AND v.day = d.day
      ORDER BY d.day
      ON CONFLICT (tenant_id, group_by, day) DO UPDATE
-     SET version = EXCLUDED.version, stats = EXCLUDED.stats, keys = EXCLUDED.keys, counts = EXCLUDED.counts,
+     SET version = EXCLUDED.version, stats = EXCLUDED.stats, keys = EXCLUDED.keys,
          latencies = EXCLUDED.latencies
      WHERE s.version <= EXCLUDED.version`,
     calls.params,
@@ -173,7 +173,7 @@ function partialsSql(key: string, calls: Conditions, day: string): string {
            jsonb_object_agg(key, jsonb_build_object('total', total, 'successful', successful, 'latency_n', latency_n,
              'latency_sum', latency_sum, 'failure_types', failure_types, 'input_tokens', input_tokens,
              'output_tokens', output_tokens, 'cost_usd', cost_usd)) AS stats,
-           array_agg(key ORDER BY key) AS keys, array_agg(latency_n::int ORDER BY key) AS counts,
+           array_agg(key ORDER BY key) AS keys,
            coalesce(string_agg(latencies, ''::bytea ORDER BY key), ''::bytea) AS latencies
     FROM per_key GROUP BY 1`;
 }

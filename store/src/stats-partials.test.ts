@@ -22,7 +22,6 @@ function partial(key: string, latencies: number[], stats: Partial<KeyStats> = {}
       },
     },
     keys: [key],
-    counts: [latencies.length],
     latencies: bytes,
   };
 }

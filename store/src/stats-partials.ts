@@ -14,12 +14,12 @@ export interface KeyStats {
 
 /**
  * Stats of some calls by key, as PostgreSQL sends them: `stats` per key, and every latency as big-endian
- * float8s, `counts[i]` of them for `keys[i]`, in that order.
+ * float8s, `stats[key].latency_n` of them for each key in the order `keys` lists them (PostgreSQL's
+ * order, which a sort here could not be trusted to repeat under every collation).
  */
 export interface StatsPartial {
   stats: Record<string, KeyStats>;
   keys: string[];
-  counts: number[];
   latencies: Buffer;
 }
 
@@ -51,11 +51,11 @@ export function mergeStatsPartials(partials: readonly StatsPartial[]): Invocatio
         m.failure_types[type] = (m.failure_types[type] ?? 0) + n;
     }
     let offset = 0;
-    partial.keys.forEach((key, i) => {
-      const bytes = partial.counts[i]! * 8;
+    for (const key of partial.keys) {
+      const bytes = partial.stats[key]!.latency_n * 8;
       byKey.get(key)!.latencies.push(float64sOf(partial.latencies.subarray(offset, offset + bytes)));
       offset += bytes;
-    });
+    }
   }
   return [...byKey]
     .map(([key, m]) => {

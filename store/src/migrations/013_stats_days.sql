@@ -27,10 +27,9 @@ CREATE TABLE stats_day (
   -- One document for the day: { key: { total, successful, latency_n, latency_sum, failure_types,
   -- input_tokens, output_tokens, cost_usd } }; an empty object for a day without such calls.
   stats jsonb NOT NULL,
-  -- The day's latencies (big-endian float8, grouped as `keys` lists them, `counts` each), read whole:
-  -- stored uncompressed, as pglz costs more to undo than the bytes cost to read.
+  -- The day's latencies (big-endian float8, grouped by key in the order `keys` lists them, latency_n
+  -- each), read whole: stored uncompressed, as pglz costs more to undo than the bytes cost to read.
   keys text[] NOT NULL,
-  counts int[] NOT NULL,
   latencies bytea NOT NULL,
   PRIMARY KEY (tenant_id, group_by, day)
 );
