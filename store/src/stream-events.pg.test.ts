@@ -14,8 +14,10 @@ import {
   pruneStreamEvents,
   readEventRange,
   readEventsAfter,
+  eventsAfterQuery,
   renderStreamObjects,
   streamStart,
+  streamStepsQuery,
 } from './stream-queries.ts';
 import { createTenant } from './tenancy.ts';
 import { stepRecord } from './testing/step-records.ts';
@@ -284,5 +286,61 @@ describe('the event log', () => {
     expect(again.map((e) => [e.objectId, e.cursor.n])).toEqual(
       [0, 2, 3, 4].map((i) => [outcomes[i]!.stepId, i]),
     );
+  });
+});
+
+describe('rendering a page of events', () => {
+  /** The tables a plan reads whole. */
+  const scannedTables = (plan: unknown): string[] => {
+    const node = plan as { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] };
+    const own = node['Node Type'] === 'Seq Scan' ? [node['Relation Name']!] : [];
+    return [...own, ...(node.Plans ?? []).flatMap(scannedTables)];
+  };
+
+  it('reads the log and looks each step and its parent up by index, never scanning a table, while they grow unanalyzed', async () => {
+    // A fresh deployment: thousands of steps, no statistics yet (autovacuum has not got round to them).
+    // The plain parent join was then planned as a hash join over every step, once per page of events.
+    for (const table of ['step', 'stream_event', 'stream_commit'])
+      await db.pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    try {
+      const logStart = await streamStart(db.pool);
+      const stepIds: string[] = [];
+      for (let r = 0; r < 20; r++) {
+        const runId = randomUUID();
+        const traceId = randomBytes(16);
+        const root = stepRecord({ ...ids, runId, traceId, run: { isRoot: true } });
+        await writeSteps(db.pool, [root]);
+        // Children in later batches: only their parent span is stored, the page looks the parent up.
+        const children = Array.from({ length: 99 }, () =>
+          stepRecord({ ...ids, runId, traceId, parentSpanId: root.spanId }),
+        );
+        stepIds.push(...(await writeSteps(db.pool, children)).map((o) => o.stepId));
+      }
+      const page = stepIds.slice(-240);
+      const query = streamStepsQuery(
+        page.map(() => ids.tenantId),
+        page,
+      );
+      const { rows } = await db.pool.query<{ 'QUERY PLAN': [{ Plan: unknown }] }>({
+        text: `EXPLAIN (FORMAT JSON) ${query.text}`,
+        values: query.values,
+      });
+      expect(scannedTables(rows[0]!['QUERY PLAN'][0].Plan)).toEqual([]);
+      const events = eventsAfterQuery(logStart, 1000);
+      const { rows: logPlan } = await db.pool.query<{ 'QUERY PLAN': [{ Plan: unknown }] }>({
+        text: `EXPLAIN (FORMAT JSON) ${events.text}`,
+        values: events.values,
+      });
+      expect(scannedTables(logPlan[0]!['QUERY PLAN'][0].Plan)).toEqual([]);
+      // And the page names each step's parent, which only the lookup knows.
+      const { rows: rendered } = await db.pool.query(query);
+      expect(rendered).toHaveLength(240);
+      expect(rendered.every((row: { parent_step_id: string | null }) => row.parent_step_id !== null)).toBe(
+        true,
+      );
+    } finally {
+      for (const table of ['step', 'stream_event', 'stream_commit'])
+        await db.pool.query(`ALTER TABLE ${table} RESET (autovacuum_enabled)`);
+    }
   });
 });

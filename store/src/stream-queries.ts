@@ -29,12 +29,17 @@ interface EventRow {
  * The log as events: a row that names a run's steps (first_seq, step_count) becomes one event per step,
  * in seq order, with the step's own trace and id (a run may span traces); other rows are one event each (n = 0). A step
  * gone since (retention) has no event. `c` and `e` are the commit and the row, `x` the event's columns.
+ * Each commit's rows, and each row's steps, are probed by key: OFFSET 0 keeps PostgreSQL from flattening
+ * those into joins, which it planned as hash joins over the whole log and every step while the statistics
+ * lagged behind growing tables.
  */
-const EVENT_LOG = `stream_commit c JOIN stream_event e ON e.xid = c.xid
+const EVENT_LOG = `stream_commit c
+  CROSS JOIN LATERAL (SELECT * FROM stream_event e WHERE e.xid = c.xid OFFSET 0) e
   LEFT JOIN LATERAL (
     SELECT st.seq - e.first_seq AS n, st.id, st.trace_id FROM step st
     WHERE st.tenant_id = e.tenant_id AND st.run_id = e.run_id
       AND st.seq >= e.first_seq AND st.seq < e.first_seq + e.step_count
+    OFFSET 0
   ) s ON true
   CROSS JOIN LATERAL (
     SELECT coalesce(s.n, 0) AS n, coalesce(s.id, e.object_id) AS object_id,
@@ -80,12 +85,15 @@ export async function readEventsAfter(
   after: StreamCursor,
   limit: number,
 ): Promise<StreamEvent[]> {
-  const { rows } = await db.query<EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER} ${LOG_ORDER} LIMIT $4`,
-    [after.commit.toString(), after.id.toString(), after.n, limit],
-  );
+  const { rows } = await db.query<EventRow>(eventsAfterQuery(after, limit));
   return rows.map(toEvent);
 }
+
+/** `readEventsAfter`'s query. */
+export const eventsAfterQuery = (after: StreamCursor, limit: number) => ({
+  text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_AFTER} ${LOG_ORDER} LIMIT $4`,
+  values: [after.commit.toString(), after.id.toString(), after.n, limit],
+});
 
 /** What a subscriber wants to see; the tenant always, the rest when given. */
 export interface StreamFilter {
@@ -134,6 +142,24 @@ export async function readEventRange(
 const key = (tenantId: string, id: string) => `${tenantId}/${id}`;
 
 /**
+ * The rows of `table`, as `alias`, whose (tenant_id, id) pairs arrays $1 and $2 list: one primary-key
+ * probe each (LATERAL with LIMIT, which PostgreSQL never flattens into a join), so that a page costs the
+ * same however large the table and whatever its statistics say.
+ */
+const byIds = (table: string, alias: string) => `unnest($1::uuid[], $2::uuid[]) AS k(wanted_tenant, wanted_id)
+  CROSS JOIN LATERAL (
+    SELECT * FROM ${table} ${alias} WHERE ${alias}.tenant_id = k.wanted_tenant AND ${alias}.id = k.wanted_id
+    LIMIT 1
+  ) ${alias}`;
+
+/** The steps `(tenantIds[i], stepIds[i])`, as `GET /v1/runs/{id}/steps` lists them (payloads unparsed). */
+export const streamStepsQuery = (tenantIds: string[], stepIds: string[]) => ({
+  text: `SELECT s.tenant_id, ${STEP_COLUMNS} FROM ${byIds('step', 's')} ${STEP_PARENT_JOIN}`,
+  values: [tenantIds, stepIds],
+  types: RAW_JSONB,
+});
+
+/**
  * The JSON of the objects `events` announce, in three queries at most, by `${tenant_id}/${object_id}`:
  * steps as `GET /v1/runs/{id}/steps` lists them, runs and approvals as their `GET` returns them (absent
  * when gone: retention). Step payloads pass through as the text PostgreSQL sent, unparsed.
@@ -149,7 +175,6 @@ export async function renderStreamObjects(
     );
     return [[...wanted.values()].map((e) => e.tenantId), [...wanted.values()].map((e) => e.objectId)];
   };
-  const byIds = '(SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, id))';
   const [stepIds, runIds, approvalIds] = [
     idsOf('step.created'),
     idsOf('run.updated'),
@@ -158,21 +183,17 @@ export async function renderStreamObjects(
   const [steps, runs, approvals] = await Promise.all([
     stepIds[0]!.length === 0
       ? null
-      : db.query<RawJsonStepRow & { tenant_id: string }>({
-          text: `SELECT s.tenant_id, ${STEP_COLUMNS} FROM step s ${STEP_PARENT_JOIN} WHERE (s.tenant_id, s.id) IN ${byIds}`,
-          values: stepIds,
-          types: RAW_JSONB,
-        }),
+      : db.query<RawJsonStepRow & { tenant_id: string }>(streamStepsQuery(stepIds[0]!, stepIds[1]!)),
     runIds[0]!.length === 0
       ? null
       : db.query<RunRow & { tenant_id: string }>(
-          `SELECT r.tenant_id, ${RUN_COLUMNS} FROM run r WHERE (r.tenant_id, r.id) IN ${byIds}`,
+          `SELECT r.tenant_id, ${RUN_COLUMNS} FROM ${byIds('run', 'r')}`,
           runIds,
         ),
     approvalIds[0]!.length === 0
       ? null
       : db.query<ApprovalRow & { tenant_id: string }>(
-          `SELECT tenant_id, ${APPROVAL_COLUMNS} FROM approval WHERE (tenant_id, id) IN ${byIds}`,
+          `SELECT tenant_id, ${APPROVAL_COLUMNS} FROM ${byIds('approval', 'a')}`,
           approvalIds,
         ),
   ]);
