@@ -4,7 +4,10 @@ import pg from 'pg';
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /**
- * Opens a pool on `url`. Sessions run in UTC so timestamps render the same everywhere.
+ * Opens a pool on `url`. Sessions run in UTC so timestamps render the same everywhere, and plan each
+ * execution of a named statement for its own parameters: the writer's statements take arrays whose sizes
+ * vary per batch, and PostgreSQL's generic plan for them, chosen after five executions while a fresh
+ * database's tables were tiny, scanned the whole run table twice per batch until the next ANALYZE.
  * @example const pool = createPool('postgres://u:p@127.0.0.1:5432/agentrace')
  */
 export function createPool(url: string, max = 10): pg.Pool {
@@ -13,7 +16,7 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    options: '-c TimeZone=UTC',
+    options: '-c TimeZone=UTC -c plan_cache_mode=force_custom_plan',
     connectionTimeoutMillis: 10_000,
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
@@ -36,7 +39,9 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
  */
 export const RAW_JSONB: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.JSONB ? (text: string) => text : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === pg.types.builtins.JSONB
+      ? (text: string) => text
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
@@ -46,7 +51,7 @@ export const RAW_JSONB: pg.CustomTypesConfig = {
 export async function connectOutsidePool(pool: pg.Pool): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: pool.options.connectionString,
-    options: '-c TimeZone=UTC',
+    options: '-c TimeZone=UTC -c plan_cache_mode=force_custom_plan',
     connectionTimeoutMillis: 10_000,
   });
   // As in the pool: a lost connection fails the query in flight, which is what the caller handles.

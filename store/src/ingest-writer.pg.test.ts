@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteArena } from './byte-arena.ts';
+import { createPool } from './connection.ts';
 import { renderStep } from './copy-rows.ts';
 import { writeSteps } from './ingest-writer.ts';
 import { getRun } from './run-queries.ts';
@@ -227,5 +228,40 @@ describe('writeSteps', () => {
     ]);
     expect((await getRun(db.pool, ids.tenantId, runId))?.name).toBe('mine');
     expect((await getRun(db.pool, other.tenantId, runId))?.name).toBe('theirs');
+  });
+});
+
+describe('writeSteps on a fresh database', () => {
+  it('looks its runs up by key in every batch, not by scanning the run table, once the table has grown', async () => {
+    // PostgreSQL plans a named statement generically after five executions: on a fresh database that is
+    // while the tables are tiny, and a generic plan that scans them was kept until the next ANALYZE.
+    const fresh = await createTestDatabase();
+    // One connection: the writer's named statements and their plans live in it.
+    const writer = createPool(fresh.url, 1);
+    try {
+      const t = await createTenant(fresh.pool, 'fresh-writer');
+      const batch = (runs: number) =>
+        Array.from({ length: runs }, () =>
+          stepRecord({ tenantId: t.tenantId, projectId: t.projectId, runId: randomUUID() }),
+        );
+      await fresh.pool.query('ALTER TABLE run SET (autovacuum_enabled = false)');
+      for (let i = 0; i < 8; i++) await writeSteps(writer, batch(2));
+      await writeSteps(fresh.pool, batch(3000));
+      /** Sequential scans of the run table so far, the writer's own flushed first. */
+      const runScans = async () => {
+        await writer.query('SELECT pg_stat_force_next_flush()');
+        await fresh.pool.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await fresh.pool.query<{ n: number }>(
+          "SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE relname = 'run'",
+        );
+        return rows[0]!.n;
+      };
+      const before = await runScans();
+      for (let i = 0; i < 3; i++) await writeSteps(writer, batch(2));
+      expect((await runScans()) - before).toBe(0);
+    } finally {
+      await writer.end();
+      await fresh.drop();
+    }
   });
 });
