@@ -6,8 +6,9 @@ import { renderStep } from './copy-rows.ts';
 import { writeSteps } from './ingest-writer.ts';
 import { getRun } from './run-queries.ts';
 import { createTenant } from './tenancy.ts';
-import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { planTableReads } from './testing/query-plans.ts';
 import { stepRecord } from './testing/step-records.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
 let db: TestDatabase;
 let ids: { tenantId: string; projectId: string };
@@ -247,18 +248,17 @@ describe('writeSteps on a fresh database', () => {
       await fresh.pool.query('ALTER TABLE run SET (autovacuum_enabled = false)');
       for (let i = 0; i < 8; i++) await writeSteps(writer, batch(2));
       await writeSteps(fresh.pool, batch(3000));
-      /** Sequential scans of the run table so far, the writer's own flushed first. */
-      const runScans = async () => {
-        await writer.query('SELECT pg_stat_force_next_flush()');
-        await fresh.pool.query('SELECT pg_stat_clear_snapshot()');
-        const { rows } = await fresh.pool.query<{ n: number }>(
-          "SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE relname = 'run'",
-        );
-        return rows[0]!.n;
-      };
-      const before = await runScans();
-      for (let i = 0; i < 3; i++) await writeSteps(writer, batch(2));
-      expect((await runScans()) - before).toBe(0);
+      const next = batch(2);
+      await writeSteps(writer, next);
+      // The plan the writer's connection runs its run lookup with now, for that batch's runs (EXECUTE
+      // takes no bind parameters: uuid array literals).
+      const uuids = (values: string[]) => `'{${values.join(',')}}'::uuid[]`;
+      const reads = await planTableReads(
+        writer,
+        `EXECUTE "ingest-lock-runs"(${uuids(next.map((r) => r.tenantId))}, ${uuids(next.map((r) => r.runId))})`,
+      );
+      expect(reads).not.toContain('Seq Scan on run');
+      expect(reads).toContain('Index Scan on run');
     } finally {
       await writer.end();
       await fresh.drop();
