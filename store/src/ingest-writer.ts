@@ -13,8 +13,9 @@ import { rollUpRunUsage } from './usage-rollup.ts';
 const UNIQUE_VIOLATION = '23505';
 const RETRYABLE_SQLSTATES = new Set(['40P01', UNIQUE_VIOLATION, '40001']);
 const MAX_ATTEMPTS = 4;
-// The writer's statements are named: each connection prepares them once, and after a few batches
-// PostgreSQL keeps a generic plan instead of planning them again for every batch (milliseconds a batch).
+// The writer's statements are named: each connection parses them once. They are still planned for each
+// batch's own arrays (createPool sets plan_cache_mode): a generic plan made while the tables were tiny
+// scanned them whole.
 
 /**
  * Writes a batch of steps in one transaction: creates missing runs, locks the touched runs in a fixed
