@@ -8,6 +8,11 @@
  * the clock_timestamp() of the commit trigger just before COMMIT (same host, same clock): so it includes
  * the commit itself and is an upper bound of commit-to-delivery.
  *
+ * For each rate it also prints the CPU that agentrace, PostgreSQL and this process spent per span while
+ * the clock ran. When a target is not reached, it adds the rate those costs allow on this machine's
+ * cores: the target is beyond the machine, and the latency shown is that of a saturated one. (Below
+ * saturation, costs per span are higher, since batches and stream pages are smaller: no bound is drawn.)
+ *
  * Environment: BENCH_RATES (1000,10000 spans/s), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3),
  * BENCH_SPANS_PER_BATCH (100), BENCH_MAX_IN_FLIGHT (8 requests), BENCH_SPLIT (1: `serve receiver` and
  * `serve api` as two processes on the one database, so ingest work never delays the stream's event loop).
@@ -15,14 +20,21 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createPool, startEmbeddedPostgres } from '@agentrace/store';
 import { z } from 'zod';
 import { type Batch, post, quantile } from './load.ts';
-import { benchServerEnv, startServerProcess } from './server-process.ts';
+import {
+  benchServerEnv,
+  embeddedPostmasterPid,
+  machineCpuSeconds,
+  postgresCpuSeconds,
+  processCpuSeconds,
+  startServerProcess,
+} from './server-process.ts';
 import { AgentSpanFactory, encodeRequest, gzipRequest } from './span-factory.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -165,6 +177,9 @@ async function main(): Promise<void> {
   const api = split ? await startServerProcess({ repoRoot: REPO_ROOT, env: serverEnv, mode: 'api' }) : server;
   const joined = await startEmbeddedPostgres({ dataDir });
   const pool = createPool(joined.url, 2);
+  const postmasterPid = await embeddedPostmasterPid(dataDir);
+  if (postmasterPid === null) throw new Error(`no postmaster.pid under ${dataDir}`);
+  const serverPids = split ? [server.pid, api.pid] : [server.pid];
   try {
     log(
       `${split ? `agentrace serve receiver (pid ${server.pid}) and serve api (pid ${api.pid})` : `agentrace serve (pid ${server.pid})`} on a fresh embedded PostgreSQL; subscriber: every event of the tenant`,
@@ -183,7 +198,9 @@ async function main(): Promise<void> {
         await pacedLoad(server.otlpUrl, ingestKey, rate, env.BENCH_WARMUP_SECONDS, batches);
       const from = sub.received.length;
       const windowStart = wallMs();
+      const cpuBefore = await cpuSnapshot(serverPids, postmasterPid);
       const load = await pacedLoad(server.otlpUrl, ingestKey, rate, env.BENCH_SECONDS, batches);
+      const cpu = cpuPerSpan(cpuBefore, await cpuSnapshot(serverPids, postmasterPid), load.acknowledged);
       // Events of the last commits are still on their way.
       await sleep(1000);
       await sub.close();
@@ -197,6 +214,7 @@ async function main(): Promise<void> {
         if (at !== undefined && at >= windowStart) latencies.push(r.at - at);
       }
       const sorted = Float64Array.from(latencies);
+      const saturated = load.acknowledged / load.seconds < 0.95 * rate;
       const result = {
         target_spans_per_s: rate,
         achieved_spans_per_s: Math.round(load.acknowledged / load.seconds),
@@ -207,12 +225,26 @@ async function main(): Promise<void> {
         refused: load.refused,
         failed: load.failed,
         cut_off: sub.errors(),
+        machine_busy: Number(cpu.busy.toFixed(2)),
+        cpu_us_per_span: {
+          agentrace: Math.round(cpu.agentrace),
+          postgres: Math.round(cpu.postgres),
+          bench: Math.round(cpu.bench),
+        },
+        cpu_bound_spans_per_s: saturated ? Math.round(cpu.allowed) : null,
       };
       results.push(result);
       log(
         `target ${fmt(rate)} spans/s: achieved ${fmt(result.achieved_spans_per_s)} spans/s; ${fmt(result.events)} events, ` +
           `commit -> subscriber p50 ${fmt(result.p50_ms, 1)} ms, p99 ${fmt(result.p99_ms, 1)} ms, max ${fmt(result.max_ms, 1)} ms` +
           `${result.p99_ms < 100 ? ' (p99 < 100 ms: ok)' : ' (p99 >= 100 ms: over target)'}; refused ${result.refused}, failed ${result.failed}, cut off ${result.cut_off}`,
+      );
+      log(
+        `  CPU per span: agentrace ${fmt(cpu.agentrace, 1)} µs, PostgreSQL ${fmt(cpu.postgres, 1)} µs, this bench ${fmt(cpu.bench, 1)} µs; ` +
+          `machine ${fmt(cpu.busy * 100)}% busy` +
+          (saturated
+            ? `; at these costs ${CORES} cores allow ${fmt(cpu.allowed)} spans/s: the target is beyond this machine`
+            : ''),
       );
     }
     log(JSON.stringify({ bench: 'stream', results }));
@@ -223,6 +255,36 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
+
+/** CPU seconds used so far by the server processes, PostgreSQL, this process and the whole machine. */
+async function cpuSnapshot(serverPids: number[], postmasterPid: number) {
+  const own = process.cpuUsage();
+  let agentrace = 0;
+  for (const pid of serverPids) agentrace += await processCpuSeconds(pid);
+  return {
+    agentrace,
+    postgres: await postgresCpuSeconds(postmasterPid),
+    bench: (own.user + own.system) / 1e6,
+    machine: await machineCpuSeconds(),
+  };
+}
+type CpuSnapshot = Awaited<ReturnType<typeof cpuSnapshot>>;
+
+/**
+ * CPU µs per acknowledged span of each part between two snapshots, the machine's busy share, and the
+ * rate those costs allow if every core did nothing else (the subscriber's rendering and this load
+ * generator included: they are part of what the benchmark asks of the machine).
+ */
+function cpuPerSpan(before: CpuSnapshot, after: CpuSnapshot, spans: number) {
+  const us = (seconds: number) => (seconds / Math.max(1, spans)) * 1e6;
+  const agentrace = us(after.agentrace - before.agentrace);
+  const postgres = us(after.postgres - before.postgres);
+  const bench = us(after.bench - before.bench);
+  const busy = (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total);
+  return { agentrace, postgres, bench, busy, allowed: (CORES * 1e6) / (agentrace + postgres + bench) };
+}
+
+const CORES = availableParallelism();
 
 /** When each commit was numbered, just before it committed (ms since the epoch), by its number. */
 async function commitTimes(
