@@ -18,10 +18,13 @@ describe('copyRows', () => {
       n: i,
       label:
         i % 100 === 7
-          ? `tab\there, newline\nthere, backslash \\ ${i}`
-          : i % 7 === 3
-            ? `ünïcödé 日本 🚀 ${i}`
-            : `row ${i}`,
+          ? `tab\there, newline\nthere, return\r, backslash \\ ${i}`
+          : i % 100 === 8
+            ? // JSON text as payloads hold it: escaped newlines and quotes are backslashes.
+              `${JSON.stringify({ text: 'line 1\nline 2 "quoted" \\ back', n: i })}\t\r\n\\N`
+            : i % 7 === 3
+              ? `ünïcödé 日本 🚀 ${i}`
+              : `row ${i}`,
     }));
     const stored = await inTransaction(db.pool, async (tx) => {
       await tx.query('CREATE TEMP TABLE copied (n int, idx int, label text) ON COMMIT DROP');
