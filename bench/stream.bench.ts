@@ -240,7 +240,7 @@ async function main(): Promise<void> {
           `${result.p99_ms < 100 ? ' (p99 < 100 ms: ok)' : ' (p99 >= 100 ms: over target)'}; refused ${result.refused}, failed ${result.failed}, cut off ${result.cut_off}`,
       );
       log(
-        `  CPU per span: agentrace ${fmt(cpu.agentrace, 1)} µs, PostgreSQL ${fmt(cpu.postgres, 1)} µs, this bench ${fmt(cpu.bench, 1)} µs; ` +
+        `  CPU per span: agentrace ${fmt(cpu.agentrace, 1)} µs${split ? ` (receiver ${fmt(cpu.servers[0]!, 1)}, api ${fmt(cpu.servers[1]!, 1)})` : ''}, PostgreSQL ${fmt(cpu.postgres, 1)} µs, this bench ${fmt(cpu.bench, 1)} µs; ` +
           `machine ${fmt(cpu.busy * 100)}% busy` +
           (saturated
             ? `; at these costs ${CORES} cores allow ${fmt(cpu.allowed)} spans/s: the target is beyond this machine`
@@ -259,10 +259,10 @@ async function main(): Promise<void> {
 /** CPU seconds used so far by the server processes, PostgreSQL, this process and the whole machine. */
 async function cpuSnapshot(serverPids: number[], postmasterPid: number) {
   const own = process.cpuUsage();
-  let agentrace = 0;
-  for (const pid of serverPids) agentrace += await processCpuSeconds(pid);
+  const servers: number[] = [];
+  for (const pid of serverPids) servers.push(await processCpuSeconds(pid));
   return {
-    agentrace,
+    servers,
     postgres: await postgresCpuSeconds(postmasterPid),
     bench: (own.user + own.system) / 1e6,
     machine: await machineCpuSeconds(),
@@ -277,11 +277,19 @@ type CpuSnapshot = Awaited<ReturnType<typeof cpuSnapshot>>;
  */
 function cpuPerSpan(before: CpuSnapshot, after: CpuSnapshot, spans: number) {
   const us = (seconds: number) => (seconds / Math.max(1, spans)) * 1e6;
-  const agentrace = us(after.agentrace - before.agentrace);
+  const servers = after.servers.map((cpu, i) => us(cpu - before.servers[i]!));
+  const agentrace = servers.reduce((a, b) => a + b, 0);
   const postgres = us(after.postgres - before.postgres);
   const bench = us(after.bench - before.bench);
   const busy = (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total);
-  return { agentrace, postgres, bench, busy, allowed: (CORES * 1e6) / (agentrace + postgres + bench) };
+  return {
+    servers,
+    agentrace,
+    postgres,
+    bench,
+    busy,
+    allowed: (CORES * 1e6) / (agentrace + postgres + bench),
+  };
 }
 
 const CORES = availableParallelism();
