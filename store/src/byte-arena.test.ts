@@ -18,6 +18,28 @@ describe('ByteArena', () => {
     expect(arena.add('after').toString()).toBe('after');
   });
 
+  it('starts with a small slab and doubles up to its maximum: a few rows keep kilobytes alive, not a megabyte', () => {
+    const arena = new ByteArena();
+    const row = arena.add('a small request: one row');
+    const [slab, ...rest] = arena.take();
+    expect(rest).toEqual([]);
+    expect(slab!.byteLength).toBe(4 * 1024);
+    expect(row.buffer).toBe(slab);
+    // A large message: slabs of 4, 8, ... KiB, then 1 MiB each, so few of them and none mostly empty.
+    const large = new ByteArena();
+    const text = 'x'.repeat(1000);
+    const rows = Array.from({ length: 3000 }, () => large.add(text));
+    const slabs = large.take().map((b) => b.byteLength);
+    expect(slabs.slice(0, 9)).toEqual([4, 8, 16, 32, 64, 128, 256, 512, 1024].map((k) => k * 1024));
+    expect(slabs.slice(9).every((bytes) => bytes === 1 << 20)).toBe(true);
+    expect(slabs.reduce((a, b) => a + b, 0)).toBeLessThan(2 * 3000 * (1000 * 3));
+    expect(rows.every((r) => r.toString() === text)).toBe(true);
+    // Past the maximum only a row larger than it gets a slab of its own size.
+    const huge = 'y'.repeat(500_000);
+    expect(large.add(huge).toString()).toBe(huge);
+    expect(large.take().map((b) => b.byteLength)).toEqual([1_500_000]);
+  });
+
   it('gives slabs that can be transferred: the views arrive on the other side intact', () => {
     const arena = new ByteArena();
     const rows = ['row one', 'row twö'].map((t) => arena.add(t));

@@ -113,6 +113,19 @@ describe('NormalizerPool', () => {
     expect(inWorker.records[0]!.rows.step.toString()).not.toContain('hunter2');
   });
 
+  it('keeps kilobytes, not a megabyte, alive for each small request it hands over', async () => {
+    // A receiver with a backlog of small requests holds every one's rows until its batch commits.
+    const body = ExportTraceServiceRequestType.encode(
+      ExportTraceServiceRequestType.fromObject({
+        resourceSpans: [{ scopeSpans: [{ spans: [span(true)] }] }],
+      }),
+    ).finish();
+    const { records } = await newPool({ threads: 1 }).normalize(principal, body, 'protobuf');
+    expect(records).toHaveLength(1);
+    const held = new Set([records[0]!.rows.step.buffer, records[0]!.rows.invocation!.buffer]);
+    expect([...held].reduce((bytes, b) => bytes + b.byteLength, 0)).toBeLessThanOrEqual(8 * 1024);
+  });
+
   it('decodes OTLP/JSON bodies too', async () => {
     const json = JSON.stringify({
       resourceSpans: [
