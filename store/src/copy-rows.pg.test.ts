@@ -39,6 +39,38 @@ describe('copyRows', () => {
     expect(stored).toEqual(rows.map((row, i) => ({ n: row.n, idx: i, label: row.label })));
   });
 
+  it('streams megabytes, waiting for the socket to drain, and every row arrives', async () => {
+    const label = 'ü'.repeat(2000);
+    const rows = Array.from({ length: 3000 }, (_, n) => ({ n }));
+    const stored = await inTransaction(db.pool, async (tx) => {
+      await tx.query('CREATE TEMP TABLE big (n int, label text) ON COMMIT DROP');
+      await copyRows(tx, 'big', ['n', 'label'], rows, (row) => ({ text: `${row.n}\t${label}` }));
+      return (
+        await tx.query<{ count: number; sum: number; ok: boolean }>(
+          'SELECT count(*)::int AS count, sum(n)::int AS sum, bool_and(label = $1) AS ok FROM big',
+          [label],
+        )
+      ).rows[0];
+    });
+    expect(stored).toEqual({ count: 3000, sum: (2999 * 3000) / 2, ok: true });
+  });
+
+  it("rejects with PostgreSQL's error when a row is bad, and leaves the connection usable", async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE strict (n int) ON COMMIT DROP');
+      const rows = Array.from({ length: 1000 }, (_, i) => (i === 700 ? 'seven hundred' : String(i)));
+      await expect(copyRows(client, 'strict', ['n'], rows, (row) => ({ text: row }))).rejects.toThrow(
+        /invalid input syntax for type integer: "seven hundred"/,
+      );
+      await client.query('ROLLBACK');
+      expect((await client.query('SELECT 41 + 1 AS n')).rows[0].n).toBe(42);
+    } finally {
+      client.release();
+    }
+  });
+
   it('sends nothing for no rows (no COPY started)', async () => {
     await inTransaction(db.pool, async (tx) => {
       await tx.query('CREATE TEMP TABLE nothing (n int) ON COMMIT DROP');

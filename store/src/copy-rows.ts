@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { setImmediate } from 'node:timers/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from './connection.ts';
@@ -286,7 +286,15 @@ export async function copyRows<T>(
 ): Promise<void> {
   if (rows.length === 0) return;
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from(byteChunks(rows, line)), stream);
+  // Written by hand rather than with stream.pipeline(), which made an AbortController per COPY and
+  // aborted it at the end (a DOMException with its stack trace): 13% of a small batch's main-thread CPU.
+  const done = finished(stream);
+  done.catch(() => undefined); // awaited below; meanwhile a failure must not count as unhandled
+  for await (const chunk of byteChunks(rows, line)) {
+    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), done]);
+  }
+  stream.end();
+  await done;
 }
 
 const NEWLINE = 0x0a;
