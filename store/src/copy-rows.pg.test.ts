@@ -71,6 +71,24 @@ describe('copyRows', () => {
     }
   });
 
+  it('ends the COPY when making a row throws, so the connection can roll back and go on', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE partial (n int) ON COMMIT DROP');
+      const rows = Array.from({ length: 600 }, (_, i) => i);
+      const broken = copyRows(client, 'partial', ['n'], rows, (n) => {
+        if (n === 400) throw new Error('cannot render row 400');
+        return { text: String(n) };
+      });
+      await expect(broken).rejects.toThrow('cannot render row 400');
+      await client.query('ROLLBACK');
+      expect((await client.query('SELECT 41 + 1 AS n')).rows[0].n).toBe(42);
+    } finally {
+      client.release();
+    }
+  });
+
   it('sends nothing for no rows (no COPY started)', async () => {
     await inTransaction(db.pool, async (tx) => {
       await tx.query('CREATE TEMP TABLE nothing (n int) ON COMMIT DROP');
