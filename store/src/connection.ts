@@ -3,6 +3,9 @@ import pg from 'pg';
 // int8 columns hold token counts and seqs, far below 2^53: numbers are what the API returns.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/** Every connection's settings (see createPool); README says what to set behind a pooler that drops them. */
+const SESSION_OPTIONS = '-c TimeZone=UTC -c plan_cache_mode=force_custom_plan';
+
 /**
  * Opens a pool on `url`. Sessions run in UTC so timestamps render the same everywhere, and plan each
  * execution of a named statement for its own parameters: the writer's statements take arrays whose sizes
@@ -16,7 +19,7 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    options: '-c TimeZone=UTC -c plan_cache_mode=force_custom_plan',
+    options: SESSION_OPTIONS,
     connectionTimeoutMillis: 10_000,
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
@@ -51,7 +54,7 @@ export const RAW_JSONB: pg.CustomTypesConfig = {
 export async function connectOutsidePool(pool: pg.Pool): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: pool.options.connectionString,
-    options: '-c TimeZone=UTC -c plan_cache_mode=force_custom_plan',
+    options: SESSION_OPTIONS,
     connectionTimeoutMillis: 10_000,
   });
   // As in the pool: a lost connection fails the query in flight, which is what the caller handles.
